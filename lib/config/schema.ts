@@ -1,0 +1,160 @@
+// The service's configuration: every variable of the specification with its default,
+// parsed by one schema so a bad value stops start-up with the variable's name.
+// Uses zod/mini because this module is bundled into every edge function.
+import * as z from 'zod/mini';
+import { DURATION_HINT, parseDuration } from './duration.ts';
+
+const duration = (fallback: string) =>
+  z.prefault(
+    z.pipe(
+      z.string(),
+      z.transform((v, ctx) => {
+        const ms = parseDuration(v);
+        if (ms === undefined) {
+          ctx.issues.push({ code: 'custom', message: `expected ${DURATION_HINT}, got "${v}"`, input: v });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+    ),
+    fallback,
+  );
+
+const int = (fallback: number, min: number, max: number) =>
+  z.prefault(
+    z.pipe(
+      z.string(),
+      z.transform((v, ctx) => {
+        const n = Number(v);
+        if (!/^-?\d+$/.test(v.trim()) || n < min || n > max) {
+          ctx.issues.push({ code: 'custom', message: `expected an integer ${min}..${max}, got "${v}"`, input: v });
+          return z.NEVER;
+        }
+        return n;
+      }),
+    ),
+    String(fallback),
+  );
+
+const bool = (fallback: boolean) =>
+  z.prefault(
+    z.pipe(
+      z.string(),
+      z.transform((v, ctx) => {
+        const s = v.trim().toLowerCase();
+        if (['true', '1', 'yes', 'on'].includes(s)) return true;
+        if (['false', '0', 'no', 'off'].includes(s)) return false;
+        ctx.issues.push({ code: 'custom', message: `expected true or false, got "${v}"`, input: v });
+        return z.NEVER;
+      }),
+    ),
+    String(fallback),
+  );
+
+const url = z.optional(
+  z.pipe(
+    z.string(),
+    z.transform((v, ctx) => {
+      const s = v.trim();
+      if (s === '') return undefined;
+      try {
+        const u = new URL(s);
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+        return s.replace(/\/+$/, '');
+      } catch {
+        // Never echo the value: URLs can carry credentials.
+        ctx.issues.push({ code: 'custom', message: 'expected an http(s) URL', input: '[redacted]' });
+        return z.NEVER;
+      }
+    }),
+  ),
+);
+
+const optionalText = z.optional(z.pipe(z.string(), z.transform((v) => (v.trim() === '' ? undefined : v.trim()))));
+
+export const TRANSCRIPTION_PROVIDER_NAMES = ['whisperx', 'qwen2-audio', 'voxtral-small'] as const;
+export type TranscriptionProviderName = (typeof TRANSCRIPTION_PROVIDER_NAMES)[number];
+
+const providerList = z.prefault(
+  z.pipe(
+    z.string(),
+    z.transform((v, ctx) => {
+      const names = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const bad = names.filter((n) => !(TRANSCRIPTION_PROVIDER_NAMES as readonly string[]).includes(n));
+      if (bad.length > 0 || names.length === 0) {
+        ctx.issues.push({
+          code: 'custom',
+          message: `expected a comma-separated list of ${TRANSCRIPTION_PROVIDER_NAMES.join(', ')}; unknown: ${bad.join(', ') || '(empty)'}`,
+          input: v,
+        });
+        return z.NEVER;
+      }
+      return [...new Set(names)] as TranscriptionProviderName[];
+    }),
+  ),
+  'whisperx',
+);
+
+export const DEFAULT_AUDIO_LLM_PROMPT =
+  'Transcribe this audio verbatim in its original language. Answer with the transcript text only.';
+
+/** Env var name → parser. The keys are the binding names from the specification. */
+export const configShape = {
+  NODE_ENV: z._default(z.string(), 'development'),
+  LOG_LEVEL: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
+  HTTP_HOST: z._default(z.string(), '0.0.0.0'),
+  HTTP_PORT: int(8080, 0, 65535),
+  DATABASE_URL: optionalText,
+  DATABASE_POOL_MAX: int(10, 1, 500),
+  MIGRATE_ON_START: bool(true),
+  AI_SERVICE_TOKEN: optionalText,
+  MAX_BODY_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
+  JOB_RETENTION: duration('30d'),
+  LLM_BASE_URL: url,
+  LLM_API_KEY: optionalText,
+  LLM_MODEL: z._default(z.string(), 'qwen2.5-14b'),
+  LLM_TIMEOUT: duration('5m'),
+  TRANSCRIPTION_PROVIDERS: providerList,
+  WHISPERX_URL: url,
+  WHISPERX_TIMEOUT: duration('10m'),
+  QWEN_AUDIO_BASE_URL: url,
+  QWEN_AUDIO_MODEL: z._default(z.string(), 'Qwen/Qwen2-Audio-7B-Instruct'),
+  QWEN_AUDIO_API_KEY: optionalText,
+  VOXTRAL_BASE_URL: url,
+  VOXTRAL_MODEL: z._default(z.string(), 'mistralai/Voxtral-Small-24B-2507'),
+  VOXTRAL_API_KEY: optionalText,
+  AUDIO_LLM_API_KEY: optionalText,
+  AUDIO_LLM_PROMPT: z._default(z.string(), DEFAULT_AUDIO_LLM_PROMPT),
+  AUDIO_LLM_MAX_TOKENS: int(4096, 1, 1_000_000),
+  AUDIO_LLM_TIMEOUT: duration('10m'),
+  AUDIO_MAX_BYTES: int(200 * 1_048_576, 1024, 2 * 1024 * 1_048_576),
+  AUDIO_DOWNLOAD_TIMEOUT: duration('2m'),
+  PROVIDER_PROBE_TIMEOUT: duration('3s'),
+  INFRA_STATUS_URL: url,
+  INFRA_STATUS_TOKEN: optionalText,
+  WORKER_ID: optionalText,
+  WORKER_HTTP_HOST: z._default(z.string(), '0.0.0.0'),
+  WORKER_HTTP_PORT: int(8081, 0, 65535),
+  WORKER_POLL_INTERVAL: duration('2s'),
+  WORKER_CLAIM_LIMIT: int(4, 1, 1000),
+  WORKER_LEASE_TIMEOUT: duration('15m'),
+  WORKER_SHUTDOWN_GRACE: duration('25s'),
+  WORKER_REAP_INTERVAL: duration('30s'),
+} as const;
+
+export const configSchema = z.object(configShape);
+export type Config = z.infer<typeof configSchema>;
+export type ConfigKey = keyof typeof configShape;
+/** Variables whose values are secrets: never logged, never returned. */
+export const SECRET_KEYS: readonly ConfigKey[] = [
+  'DATABASE_URL',
+  'AI_SERVICE_TOKEN',
+  'LLM_API_KEY',
+  'QWEN_AUDIO_API_KEY',
+  'VOXTRAL_API_KEY',
+  'AUDIO_LLM_API_KEY',
+  'INFRA_STATUS_TOKEN',
+];
