@@ -27,7 +27,11 @@ const int = (fallback: number, min: number, max: number) =>
       z.transform((v, ctx) => {
         const n = Number(v);
         if (!/^-?\d+$/.test(v.trim()) || n < min || n > max) {
-          ctx.issues.push({ code: 'custom', message: `expected an integer ${min}..${max}, got "${v}"`, input: v });
+          ctx.issues.push({
+            code: 'custom',
+            message: `expected an integer ${min}..${max}, got "${v}"`,
+            input: v,
+          });
           return z.NEVER;
         }
         return n;
@@ -70,7 +74,12 @@ const url = z.optional(
   ),
 );
 
-const optionalText = z.optional(z.pipe(z.string(), z.transform((v) => (v.trim() === '' ? undefined : v.trim()))));
+const optionalText = z.optional(
+  z.pipe(
+    z.string(),
+    z.transform((v) => (v.trim() === '' ? undefined : v.trim())),
+  ),
+);
 
 export const TRANSCRIPTION_PROVIDER_NAMES = ['whisperx', 'qwen2-audio', 'voxtral-small'] as const;
 export type TranscriptionProviderName = (typeof TRANSCRIPTION_PROVIDER_NAMES)[number];

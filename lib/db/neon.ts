@@ -1,0 +1,70 @@
+// Neon's serverless driver (PostgreSQL protocol over a WebSocket) for edge/function
+// platforms where TCP sockets are unavailable. On Node (tests, a proxy in front of a
+// plain PostgreSQL) the caller passes a WebSocket constructor and proxy settings.
+import { neonConfig, Pool } from '@neondatabase/serverless';
+import type { Db, Queryable, QueryResult } from './port.ts';
+
+export interface NeonOptions {
+  /** WebSocket class for runtimes without a global one (Node 20: the `ws` package). */
+  webSocketConstructor?: unknown;
+  /** Route WebSockets through a plain ws→TCP proxy, e.g. "127.0.0.1:9123" (tests, self-hosted). */
+  wsProxy?: string;
+  /** false for a local proxy without TLS. */
+  secure?: boolean;
+  max?: number;
+}
+
+export function openNeon(url: string, opts: NeonOptions = {}): Db {
+  if (opts.webSocketConstructor) neonConfig.webSocketConstructor = opts.webSocketConstructor as never;
+  if (opts.wsProxy) {
+    const proxy = opts.wsProxy;
+    neonConfig.wsProxy = () => proxy;
+  }
+  if (opts.secure === false) {
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineConnect = false;
+    neonConfig.pipelineTLS = false;
+  }
+  const pool = new Pool({ connectionString: url, max: opts.max ?? 5 });
+  pool.on('error', () => {
+    // Idle connection dropped: the pool opens a new one on the next query.
+  });
+  const run = async <T>(
+    c: { query: (t: string, p?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }> },
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<QueryResult<T>> => {
+    const r = await c.query(text, params as unknown[] | undefined);
+    return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+  };
+  return {
+    driver: 'neon',
+    query: (text, params) => run(pool, text, params),
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      const tx: Queryable = {
+        query: (text, params) => run(client, text, params),
+        exec: async (sql) => {
+          await client.query(sql);
+        },
+      };
+      try {
+        await client.query('BEGIN');
+        const out = await fn(tx);
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

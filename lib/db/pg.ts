@@ -1,0 +1,83 @@
+// node-postgres pool over TCP: the driver for Kubernetes pods, workers and CI.
+import pg from 'pg';
+import type { Db, Queryable, QueryResult } from './port.ts';
+
+// timestamptz → Date is pg's default; keep int8 (only counts use it) as numbers: our
+// counts never approach 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export interface PgOptions {
+  max?: number;
+  /** Called for errors on idle clients (e.g. the server restarted); the pool replaces them. */
+  onError?: (err: Error) => void;
+  applicationName?: string;
+}
+
+export function openPg(url: string, opts: PgOptions = {}): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+    application_name: opts.applicationName ?? 'ai-service',
+  });
+  // Without a listener an idle client's error (server restart) would crash the process.
+  pool.on('error', (err) => opts.onError?.(err));
+
+  const query = async <T>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>> => {
+    const r = await pool.query(text, params as unknown[] | undefined);
+    return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+  };
+
+  return {
+    driver: 'pg',
+    query,
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      const tx: Queryable = {
+        query: async <T>(text: string, params?: readonly unknown[]) => {
+          const r = await client.query(text, params as unknown[] | undefined);
+          return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+        },
+        exec: async (sql) => {
+          await client.query(sql);
+        },
+      };
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const out = await fn(tx);
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async listen(channel, onNotify) {
+      // A dedicated client: LISTEN is per session, and a pooled client would lose it.
+      const client = new pg.Client({ connectionString: url, application_name: 'ai-service-listen' });
+      client.on('error', (err) => opts.onError?.(err));
+      await client.connect();
+      client.on('notification', (n) => {
+        if (n.channel === channel) onNotify(n.payload ?? '');
+      });
+      await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      return async () => {
+        await client.end().catch(() => {});
+      };
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

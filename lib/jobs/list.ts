@@ -1,0 +1,57 @@
+// get and list. List is newest first with keyset pagination on id (UUID v7, so id order
+// is creation order); the cursor is the last id seen, opaque to callers.
+import type { Queryable } from '../db/port.ts';
+import { AppError } from '../errors.ts';
+import { buildWhere } from './filter.ts';
+import type { JobRow } from './row.ts';
+import type { ListQuery } from './schemas.ts';
+
+export async function getJob(db: Queryable, id: string): Promise<JobRow | null> {
+  const r = await db.query<JobRow>('SELECT * FROM ai_jobs WHERE id = $1', [id]);
+  return r.rows[0] ?? null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function encodeCursor(id: string): string {
+  return btoa(id).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function decodeCursor(cursor: string): string {
+  let id = '';
+  try {
+    id = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
+  } catch {
+    // fall through to the error below
+  }
+  if (!UUID.test(id)) {
+    throw new AppError('validation_error', 'malformed cursor', {
+      issues: [{ path: 'cursor', message: 'not a cursor returned by this API' }],
+    });
+  }
+  return id;
+}
+
+export interface ListPage {
+  jobs: JobRow[];
+  next_cursor: string | null;
+}
+
+export async function listJobs(db: Queryable, q: ListQuery): Promise<ListPage> {
+  const { limit = 50, cursor, ...filter } = q;
+  const where = buildWhere(filter);
+  const params = where.params;
+  let sql = where.sql;
+  if (cursor) {
+    params.push(decodeCursor(cursor));
+    sql += ` AND id < $${params.length}::uuid`;
+  }
+  params.push(limit + 1);
+  const r = await db.query<JobRow>(
+    `SELECT * FROM ai_jobs WHERE ${sql} ORDER BY id DESC LIMIT $${params.length}`,
+    params,
+  );
+  const more = r.rows.length > limit;
+  const jobs = more ? r.rows.slice(0, limit) : r.rows;
+  return { jobs, next_cursor: more ? encodeCursor(jobs[jobs.length - 1]!.id) : null };
+}

@@ -1,0 +1,56 @@
+// A job as stored (JobRow) and as sent over the wire (JobJson: timestamps as ISO-8601).
+// The lease token leaves the service only in claim responses: it is the lease holder's
+// fencing token, not something every reader needs.
+import type { FailureCategory } from './categories.ts';
+import type { JobStatus } from './schemas.ts';
+
+export interface JobRow {
+  id: string;
+  owner_service: string;
+  owner_ref: string;
+  task_type: string;
+  model_profile: string;
+  input: Record<string, unknown>;
+  result: Record<string, unknown> | null;
+  status: JobStatus;
+  priority: number;
+  run_after: Date;
+  attempts: number;
+  max_attempts: number;
+  worker_id: string | null;
+  lease_token: string | null;
+  lease_expires_at: Date | null;
+  error_category: FailureCategory | null;
+  error_message: string | null;
+  idempotency_key: string | null;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  duration_ms: number | null;
+}
+
+type Iso<T> = {
+  [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K];
+};
+export type JobJson = Omit<Iso<JobRow>, 'lease_token'> & { lease_token?: string };
+
+const iso = (d: Date | string | null): string | null =>
+  d === null ? null : typeof d === 'string' ? new Date(d).toISOString() : d.toISOString();
+
+export function toJobJson(row: JobRow, opts: { withLease?: boolean } = {}): JobJson {
+  const { lease_token, ...rest } = row;
+  const out: JobJson = {
+    ...rest,
+    run_after: iso(row.run_after)!,
+    lease_expires_at: iso(row.lease_expires_at),
+    created_at: iso(row.created_at)!,
+    updated_at: iso(row.updated_at)!,
+    started_at: iso(row.started_at),
+    finished_at: iso(row.finished_at),
+  };
+  if (opts.withLease && lease_token) out.lease_token = lease_token;
+  return out;
+}
+
+export const isTerminal = (s: JobStatus): boolean => s === 'completed' || s === 'failed' || s === 'cancelled';

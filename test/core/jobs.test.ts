@@ -1,0 +1,369 @@
+// The jobs repository contract, run on every available driver (PGlite always; pg and
+// Neon when TEST_DATABASE_URL is set). Each transition, and each refusal.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Db } from '../../lib/db/port.ts';
+import { AppError } from '../../lib/errors.ts';
+import {
+  cancelByFilter,
+  claimJobs,
+  completeJob,
+  completeMany,
+  createJob,
+  createJobs,
+  failJob,
+  getJob,
+  heartbeat,
+  jobStats,
+  listJobs,
+  pruneFinished,
+  reapExpiredLeases,
+  releaseJob,
+  retryByFilter,
+  retryJob,
+} from '../../lib/jobs/index.ts';
+import type { CreateJob } from '../../lib/jobs/schemas.ts';
+import { DRIVERS, freshDb, type TestDb } from '../support/db.ts';
+
+const job = (over: Partial<CreateJob> = {}): CreateJob => ({
+  owner_service: 'telephony',
+  owner_ref: 'beeline/1',
+  task_type: 'llm_chat',
+  model_profile: 'qwen2.5-14b',
+  input: { user: 'hi' },
+  ...over,
+});
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof AppError) return e.code;
+    throw e;
+  }
+  return 'ok';
+}
+
+describe.each(DRIVERS)('jobs repository on %s', (driver) => {
+  let t: TestDb;
+  let db: Db;
+  beforeAll(async () => {
+    t = await freshDb(driver);
+    db = t.db;
+  });
+  afterAll(async () => t?.cleanup());
+  beforeEach(async () => {
+    await db.query('DELETE FROM ai_jobs');
+  });
+
+  const claimOne = async (workerId = 'w1', leaseMs = 60_000) => {
+    const [j] = await claimJobs(db, { workerId, limit: 1, leaseMs });
+    if (!j) throw new Error('nothing claimed');
+    return j;
+  };
+  const ref = (j: { id: string; lease_token: string | null }, workerId = 'w1') => ({
+    id: j.id,
+    workerId,
+    leaseToken: j.lease_token!,
+  });
+
+  it('creates a pending job with defaults and a time-ordered UUID v7 id', async () => {
+    const a = await createJob(db, job());
+    const b = await createJob(db, job());
+    expect(a.outcome).toBe('created');
+    expect(a.job).toMatchObject({
+      status: 'pending',
+      priority: 0,
+      attempts: 0,
+      max_attempts: 3,
+      result: null,
+    });
+    expect(a.job.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    expect(b.job.id > a.job.id).toBe(true);
+    expect(a.job.created_at).toBeInstanceOf(Date);
+  });
+
+  it('idempotent create: same key + same job → existing; different job → conflict', async () => {
+    const a = await createJob(db, job({ idempotency_key: 'k1', input: { a: 1, b: [1, 2] } }));
+    const again = await createJob(
+      db,
+      job({ idempotency_key: 'k1', input: { b: [1, 2], a: 1 }, priority: 5 }),
+    );
+    expect(again).toMatchObject({ outcome: 'existing', job: { id: a.job.id } });
+    expect(await code(createJob(db, job({ idempotency_key: 'k1', input: { a: 2 } })))).toBe(
+      'idempotency_conflict',
+    );
+    // Keys are per owner_service.
+    const other = await createJob(db, job({ idempotency_key: 'k1', owner_service: 'monitoring-tg' }));
+    expect(other.outcome).toBe('created');
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM ai_jobs');
+    expect(rows[0]!.n).toBe(2);
+  });
+
+  it('batch create: outcomes in order, in-batch duplicates resolve to one job, conflicts roll back all', async () => {
+    await createJob(db, job({ idempotency_key: 'old' }));
+    const out = await createJobs(db, [
+      job({ idempotency_key: 'n1' }),
+      job({ idempotency_key: 'old' }),
+      job(),
+      job({ idempotency_key: 'n1' }),
+    ]);
+    expect(out.map((o) => o.outcome)).toEqual(['created', 'existing', 'created', 'existing']);
+    expect(out[3]!.job.id).toBe(out[0]!.job.id);
+    const before = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM ai_jobs')).rows[0]!.n;
+    let err: AppError | undefined;
+    try {
+      await createJobs(db, [
+        job({ idempotency_key: 'fresh' }),
+        job({ idempotency_key: 'old', input: { x: 1 } }),
+      ]);
+    } catch (e) {
+      err = e as AppError;
+    }
+    expect(err?.code).toBe('idempotency_conflict');
+    expect((err!.details as { items: { index: number }[] }).items.map((i) => i.index)).toEqual([1]);
+    const after = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM ai_jobs')).rows[0]!.n;
+    expect(after).toBe(before);
+  });
+
+  it('claims by priority then run_after, only ready jobs, filtered by type and profile', async () => {
+    const low = await createJob(db, job({ priority: 0 }));
+    const high = await createJob(db, job({ priority: 10 }));
+    await createJob(db, job({ priority: 100, run_after: new Date(Date.now() + 3_600_000).toISOString() }));
+    await createJob(db, job({ priority: 50, task_type: 'transcribe', model_profile: 'whisperx' }));
+    const claimed = await claimJobs(db, {
+      workerId: 'w1',
+      limit: 5,
+      leaseMs: 60_000,
+      taskTypes: ['llm_chat'],
+    });
+    expect(claimed.map((j) => j.id)).toEqual([high.job.id, low.job.id]);
+    for (const j of claimed) {
+      expect(j).toMatchObject({ status: 'running', worker_id: 'w1', attempts: 1 });
+      expect(j.lease_token).toMatch(/^[0-9a-f-]{36}$/);
+      expect(+j.lease_expires_at! - Date.now()).toBeGreaterThan(50_000);
+    }
+    expect(await claimJobs(db, { workerId: 'w2', limit: 5, leaseMs: 1000, modelProfiles: ['nope'] })).toEqual(
+      [],
+    );
+    const t2 = await claimJobs(db, { workerId: 'w2', limit: 5, leaseMs: 1000, modelProfiles: ['whisperx'] });
+    expect(t2).toHaveLength(1);
+  });
+
+  it('claim never hands out more than the limit', async () => {
+    await createJobs(
+      db,
+      Array.from({ length: 30 }, () => job()),
+    );
+    expect(await claimJobs(db, { workerId: 'w', limit: 7, leaseMs: 60_000 })).toHaveLength(7);
+  });
+
+  it('heartbeat extends the lease; a wrong token or worker is lease_lost', async () => {
+    await createJob(db, job());
+    const j = await claimOne('w1', 5_000);
+    const hb = await heartbeat(db, ref(j), 120_000);
+    expect(+hb.lease_expires_at! - Date.now()).toBeGreaterThan(100_000);
+    expect(await code(heartbeat(db, { ...ref(j), leaseToken: crypto.randomUUID() }, 1000))).toBe(
+      'lease_lost',
+    );
+    expect(await code(heartbeat(db, ref(j, 'w2'), 1000))).toBe('lease_lost');
+    expect(await code(heartbeat(db, { ...ref(j), id: crypto.randomUUID() }, 1000))).toBe('not_found');
+  });
+
+  it('complete stores the result once; a replay by the holder is answered, others are refused', async () => {
+    await createJob(db, job());
+    const j = await claimOne();
+    const done = await completeJob(db, ref(j), { content: 'ok' });
+    expect(done).toMatchObject({ status: 'completed', result: { content: 'ok' }, lease_expires_at: null });
+    expect(done.finished_at).toBeInstanceOf(Date);
+    expect(done.duration_ms).toBeGreaterThanOrEqual(0);
+    // The same worker repeating the call (lost response) gets the job back, unchanged.
+    const replay = await completeJob(db, ref(j), { content: 'different' });
+    expect(replay.result).toEqual({ content: 'ok' });
+    expect(await code(completeJob(db, ref(j, 'w2'), { content: 'x' }))).toBe('lease_lost');
+    expect(await code(failJob(db, ref(j), { category: 'timeout' }))).toBe('lease_lost');
+  });
+
+  it('completeMany fences each row', async () => {
+    await createJobs(db, [job(), job(), job()]);
+    const cl = await claimJobs(db, { workerId: 'w1', limit: 3, leaseMs: 60_000 });
+    const ok = await completeMany(db, [
+      { ...ref(cl[0]!), result: { n: 0 } },
+      { ...ref(cl[1]!), leaseToken: crypto.randomUUID(), result: { n: 1 } },
+      { ...ref(cl[2]!), result: { n: 2 } },
+    ]);
+    expect([...ok].sort()).toEqual([cl[0]!.id, cl[2]!.id].sort());
+    expect((await getJob(db, cl[1]!.id))!.status).toBe('running');
+  });
+
+  it('fail: retryable → pending with backoff until max_attempts, then failed; final → failed at once', async () => {
+    await createJob(db, job({ max_attempts: 2 }));
+    let j = await claimOne();
+    const t0 = Date.now();
+    const f1 = await failJob(db, ref(j), { category: 'provider_unavailable', message: 'conn refused' });
+    expect(f1).toMatchObject({ status: 'pending', error_category: 'provider_unavailable', attempts: 1 });
+    // First backoff: 2 s · jitter in [0.5, 1).
+    const delay = +f1.run_after - t0;
+    expect(delay).toBeGreaterThan(800);
+    expect(delay).toBeLessThan(2_500);
+    await db.query('UPDATE ai_jobs SET run_after = now()');
+    j = await claimOne();
+    expect(j.attempts).toBe(2);
+    const f2 = await failJob(db, ref(j), { category: 'timeout' });
+    expect(f2).toMatchObject({ status: 'failed', error_category: 'timeout' });
+    expect(f2.finished_at).toBeInstanceOf(Date);
+
+    await createJob(db, job());
+    j = await claimOne();
+    const f3 = await failJob(db, ref(j), { category: 'invalid_input', message: 'bad\u0000' });
+    expect(f3).toMatchObject({ status: 'failed', attempts: 1, error_message: 'bad' });
+  });
+
+  it('fail honours retry_after when longer than the backoff', async () => {
+    await createJob(db, job());
+    const j = await claimOne();
+    const t0 = Date.now();
+    const f = await failJob(db, ref(j), { category: 'rate_limited', retryAfterMs: 30_000 });
+    expect(+f.run_after - t0).toBeGreaterThan(29_000);
+    expect(+f.run_after - t0).toBeLessThan(32_000);
+  });
+
+  it('retry one: failed/running → pending with the lease revoked; other states refused', async () => {
+    const c = await createJob(db, job());
+    expect(await code(retryJob(db, c.job.id))).toBe('invalid_state');
+    const j = await claimOne();
+    const r = await retryJob(db, j.id);
+    expect(r).toMatchObject({ status: 'pending', lease_token: null, attempts: 0, worker_id: null });
+    // The old lease holder's late write is refused and the newer state survives.
+    expect(await code(completeJob(db, ref(j), { late: true }))).toBe('lease_lost');
+    const j2 = await claimOne('w2');
+    expect(await code(completeJob(db, ref(j), { late: true }))).toBe('lease_lost');
+    await completeJob(db, ref(j2, 'w2'), { fresh: true });
+    expect((await getJob(db, j.id))!.result).toEqual({ fresh: true });
+    expect(await code(retryJob(db, crypto.randomUUID()))).toBe('not_found');
+  });
+
+  it('retry and cancel by filter: refuse an empty filter, dry_run counts, limit and has_more', async () => {
+    expect(await code(cancelByFilter(db, {}))).toBe('validation_error');
+    await createJobs(
+      db,
+      Array.from({ length: 5 }, (_, i) => job({ owner_ref: `r${i}` })),
+    );
+    await createJob(db, job({ owner_service: 'monitoring-pf' }));
+    const dry = await cancelByFilter(db, { owner_service: 'telephony', dry_run: true });
+    expect(dry).toMatchObject({ count: 5, dry_run: true, has_more: false });
+    expect(dry.ids).toHaveLength(5);
+    expect(
+      (await db.query<{ n: number }>(`SELECT count(*)::int n FROM ai_jobs WHERE status='cancelled'`)).rows[0]!
+        .n,
+    ).toBe(0);
+    const part = await cancelByFilter(db, { owner_service: 'telephony', limit: 3 });
+    expect(part).toMatchObject({ count: 3, has_more: true });
+    const rest = await cancelByFilter(db, { owner_service: 'telephony', limit: 3 });
+    expect(rest).toMatchObject({ count: 2, has_more: false });
+    // Cancelled jobs are not retried by filter (only failed/running are).
+    expect(await retryByFilter(db, { owner_service: 'telephony' })).toMatchObject({ count: 0 });
+    expect(await cancelByFilter(db, { owner_service: 'telephony', status: ['completed'] })).toMatchObject({
+      count: 0,
+    });
+    expect((await getJob(db, part.ids[0]!))!.status).toBe('cancelled');
+  });
+
+  it('cancel of a running job makes the worker lose its lease', async () => {
+    await createJob(db, job());
+    const j = await claimOne();
+    expect(await cancelByFilter(db, { ids: [j.id] })).toMatchObject({ count: 1 });
+    expect(await code(heartbeat(db, ref(j), 1000))).toBe('lease_lost');
+    expect(await code(completeJob(db, ref(j), {}))).toBe('lease_lost');
+    expect((await getJob(db, j.id))!.status).toBe('cancelled');
+  });
+
+  it('retry by filter on failed jobs by error_category', async () => {
+    await createJobs(db, [job(), job()]);
+    for (const j of await claimJobs(db, { workerId: 'w1', limit: 2, leaseMs: 60_000 }))
+      await failJob(db, ref(j), { category: 'auth_error' });
+    const r = await retryByFilter(db, { error_category: ['auth_error'] });
+    expect(r.count).toBe(2);
+    expect(await claimJobs(db, { workerId: 'w1', limit: 5, leaseMs: 60_000 })).toHaveLength(2);
+  });
+
+  it('reap: expired leases go back to pending, or fail with timeout after max_attempts; the stale worker is refused', async () => {
+    await createJob(db, job({ max_attempts: 2 }));
+    const j = await claimOne('w1', 1000);
+    await db.query(`UPDATE ai_jobs SET lease_expires_at = now() - interval '1 second'`);
+    const r1 = await reapExpiredLeases(db);
+    expect(r1).toMatchObject({ requeued: 1, failed: 0 });
+    const after = (await getJob(db, j.id))!;
+    expect(after).toMatchObject({ status: 'pending', error_category: 'timeout' });
+    expect(await code(completeJob(db, ref(j), { late: true }))).toBe('lease_lost');
+    await db.query('UPDATE ai_jobs SET run_after = now()');
+    const j2 = await claimOne('w2', 1000);
+    // A live lease is not reaped.
+    expect(await reapExpiredLeases(db)).toMatchObject({ requeued: 0, failed: 0 });
+    await db.query(`UPDATE ai_jobs SET lease_expires_at = now() - interval '1 second'`);
+    expect(await reapExpiredLeases(db)).toMatchObject({ requeued: 0, failed: 1 });
+    expect((await getJob(db, j2.id))!).toMatchObject({ status: 'failed', error_category: 'timeout' });
+  });
+
+  it('release gives the job back with the attempt refunded', async () => {
+    await createJob(db, job());
+    const j = await claimOne();
+    const r = await releaseJob(db, ref(j));
+    expect(r).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await releaseJob(db, ref(j))).toBeNull();
+  });
+
+  it('prune deletes only terminal jobs older than the retention', async () => {
+    await createJobs(db, [job(), job(), job()]);
+    const [a, b] = await claimJobs(db, { workerId: 'w1', limit: 2, leaseMs: 60_000 });
+    await completeJob(db, ref(a!), {});
+    await completeJob(db, ref(b!), {});
+    await db.query(`UPDATE ai_jobs SET finished_at = now() - interval '2 days' WHERE id = $1`, [a!.id]);
+    expect(await pruneFinished(db, 86_400_000)).toBe(1);
+    expect(await getJob(db, a!.id)).toBeNull();
+    expect(await getJob(db, b!.id)).not.toBeNull();
+  });
+
+  it('list: filters, newest first, keyset pagination, malformed cursor refused', async () => {
+    const made = await createJobs(
+      db,
+      Array.from({ length: 7 }, (_, i) => job({ owner_ref: i % 2 ? 'odd' : 'even' })),
+    );
+    const ids = made.map((m) => m.job.id).reverse();
+    const p1 = await listJobs(db, { limit: 3 });
+    expect(p1.jobs.map((j) => j.id)).toEqual(ids.slice(0, 3));
+    const p2 = await listJobs(db, { limit: 3, cursor: p1.next_cursor! });
+    expect(p2.jobs.map((j) => j.id)).toEqual(ids.slice(3, 6));
+    const p3 = await listJobs(db, { limit: 3, cursor: p2.next_cursor! });
+    expect(p3.jobs.map((j) => j.id)).toEqual(ids.slice(6));
+    expect(p3.next_cursor).toBeNull();
+    expect((await listJobs(db, { owner_service: 'telephony', owner_ref: 'odd' })).jobs).toHaveLength(3);
+    expect((await listJobs(db, { status: ['running', 'failed'] })).jobs).toHaveLength(0);
+    expect((await listJobs(db, { ids: [ids[0]!, ids[1]!] })).jobs).toHaveLength(2);
+    expect((await listJobs(db, { owner_ref: "x' OR 1=1 --" })).jobs).toHaveLength(0);
+    expect(await code(listJobs(db, { cursor: 'not-a-cursor' }))).toBe('validation_error');
+  });
+
+  it('stats: queue counts, per type, window counts, errors and durations', async () => {
+    await createJobs(db, [job(), job(), job({ task_type: 'transcribe', model_profile: 'whisperx' }), job()]);
+    const [a, b] = await claimJobs(db, {
+      workerId: 'w1',
+      limit: 2,
+      leaseMs: 60_000,
+      taskTypes: ['llm_chat'],
+    });
+    await completeJob(db, ref(a!), {});
+    await failJob(db, ref(b!), { category: 'invalid_input' });
+    await claimJobs(db, { workerId: 'w1', limit: 1, leaseMs: 60_000, taskTypes: ['llm_chat'] });
+    const s = await jobStats(db);
+    expect(s.queue).toMatchObject({ pending: 1, pending_ready: 1, running: 1, expired_leases: 0 });
+    expect(s.queue.oldest_pending_age_ms).toBeGreaterThanOrEqual(0);
+    expect(s.by_type).toEqual([
+      { task_type: 'llm_chat', model_profile: 'qwen2.5-14b', pending: 0, running: 1 },
+      { task_type: 'transcribe', model_profile: 'whisperx', pending: 1, running: 0 },
+    ]);
+    expect(s.finished).toEqual({ completed: 1, failed: 1, cancelled: 0 });
+    expect(s.errors).toEqual([{ category: 'invalid_input', failed: 1, retrying: 0 }]);
+    expect(s.durations.sample).toBe(1);
+    expect(typeof s.total_estimate).toBe('number');
+  });
+});
