@@ -10,7 +10,6 @@ export const ERROR_STATUS = {
   lease_lost: 409,
   invalid_state: 409,
   payload_too_large: 413,
-  unsupported_media_type: 415,
   internal: 500,
   not_configured: 503,
   unavailable: 503,

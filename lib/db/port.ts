@@ -25,3 +25,5 @@ export interface Db extends Queryable {
 
 /** Channel a NOTIFY is sent on when jobs become claimable, so idle workers wake at once. */
 export const JOBS_CHANNEL = 'ai_jobs_pending';
+/** Channel a NOTIFY (payload: job id) is sent on when a job reaches a terminal state. */
+export const FINISHED_CHANNEL = 'ai_jobs_finished';

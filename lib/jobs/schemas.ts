@@ -4,6 +4,7 @@
 import * as z from 'zod/mini';
 import { DURATION_HINT, parseDuration } from '../config/duration.ts';
 import { FAILURE_CATEGORIES } from './categories.ts';
+import './messages.ts';
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

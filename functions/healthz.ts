@@ -1,0 +1,12 @@
+// GET /healthz — the process is alive (Kubernetes liveness). Open; touches nothing.
+import { defineFunction } from '../lib/http/define.ts';
+
+export default defineFunction({
+  name: 'healthz',
+  method: 'GET',
+  path: '/healthz',
+  auth: false,
+  summary: 'Process health',
+  responses: { 200: '{"status":"ok"}' },
+  handler: (c) => c.json({ status: 'ok' }),
+});

@@ -1,0 +1,52 @@
+// POST /api/v1/jobs/batch — create up to 1,000 jobs in one transaction. `defaults` are
+// merged into each item; any invalid item rejects the whole batch (400, naming the
+// item indexes); an idempotency conflict rejects it too (409); otherwise one result per
+// item, in order: created or existing.
+import { AppError } from '../../lib/errors.ts';
+import { defineFunction } from '../../lib/http/define.ts';
+import { jobJson, labels } from '../../lib/http/job-response.ts';
+import { issuesOf, parseBody } from '../../lib/http/validate.ts';
+import { createJobs } from '../../lib/jobs/create.ts';
+import { batchCreateSchema, type CreateJob, createJobSchema } from '../../lib/jobs/schemas.ts';
+
+export default defineFunction({
+  name: 'jobs-batch',
+  method: 'POST',
+  path: '/api/v1/jobs/batch',
+  auth: true,
+  summary: 'Create many jobs with shared defaults (all or nothing)',
+  body: batchCreateSchema,
+  example: {
+    defaults: { owner_service: 'monitoring-tg', task_type: 'tg_analysis', model_profile: 'qwen2.5-14b' },
+    jobs: [
+      { owner_ref: 'channel/1001', input: { user: 'Summarise message 1001' }, idempotency_key: 'tg:1001' },
+      { owner_ref: 'channel/1002', input: { user: 'Summarise message 1002' }, idempotency_key: 'tg:1002' },
+    ],
+  },
+  responses: {
+    200: '{"results":[{"index","outcome","job"}]}',
+    400: 'invalid items',
+    409: 'idempotency_conflict',
+  },
+  async handler(c) {
+    const { db, metrics } = c.var.deps;
+    const body = await parseBody(c, batchCreateSchema);
+    const items: CreateJob[] = [];
+    const invalid: { index: number; issues: ReturnType<typeof issuesOf> }[] = [];
+    body.jobs.forEach((item, index) => {
+      const r = createJobSchema.safeParse({ ...body.defaults, ...item });
+      if (r.success) items.push(r.data);
+      else invalid.push({ index, issues: issuesOf(r.error) });
+    });
+    if (invalid.length > 0) {
+      throw new AppError('validation_error', `${invalid.length} of ${body.jobs.length} jobs are invalid`, {
+        items: invalid,
+      });
+    }
+    const results = await createJobs(db, items);
+    for (const r of results) metrics.jobCreated(labels(r.job), r.outcome);
+    return c.json({
+      results: results.map((r, index) => ({ index, outcome: r.outcome, job: jobJson(r.job) })),
+    });
+  },
+});

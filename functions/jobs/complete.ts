@@ -1,0 +1,34 @@
+// POST /api/v1/jobs/{id}/complete — the lease holder stores the result. A lost lease
+// (reaped, retried, cancelled) is 409 lease_lost and nothing is written.
+import { defineFunction } from '../../lib/http/define.ts';
+import { jobId, jobJson, labels } from '../../lib/http/job-response.ts';
+import { parseBody } from '../../lib/http/validate.ts';
+import { completeJob } from '../../lib/jobs/lease.ts';
+import { completeSchema } from '../../lib/jobs/schemas.ts';
+
+export default defineFunction({
+  name: 'jobs-complete',
+  method: 'POST',
+  path: '/api/v1/jobs/:id/complete',
+  auth: true,
+  summary: 'Store a successful result (lease holder only)',
+  body: completeSchema,
+  example: {
+    worker_id: 'gpu-worker-1',
+    lease_token: '0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f80',
+    result: { content: '{"label":"complaint"}', model: 'qwen2.5-14b' },
+  },
+  responses: { 200: 'the completed job', 409: 'lease_lost', 404: 'not_found' },
+  async handler(c) {
+    const id = jobId(c);
+    const body = await parseBody(c, completeSchema);
+    const { db, metrics } = c.var.deps;
+    const job = await completeJob(
+      db,
+      { id, workerId: body.worker_id, leaseToken: body.lease_token },
+      body.result,
+    );
+    metrics.jobCompleted(labels(job), job.duration_ms);
+    return c.json(jobJson(job));
+  },
+});

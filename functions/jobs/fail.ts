@@ -1,0 +1,36 @@
+// POST /api/v1/jobs/{id}/fail — the lease holder reports a failure category. Retryable
+// categories go back to pending with backoff (honouring retry_after) until max_attempts.
+import { defineFunction } from '../../lib/http/define.ts';
+import { jobId, jobJson, labels } from '../../lib/http/job-response.ts';
+import { parseBody } from '../../lib/http/validate.ts';
+import { failJob } from '../../lib/jobs/lease.ts';
+import { failSchema } from '../../lib/jobs/schemas.ts';
+
+export default defineFunction({
+  name: 'jobs-fail',
+  method: 'POST',
+  path: '/api/v1/jobs/:id/fail',
+  auth: true,
+  summary: 'Report a failure category and message (lease holder only)',
+  body: failSchema,
+  example: {
+    worker_id: 'gpu-worker-1',
+    lease_token: '0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f80',
+    category: 'rate_limited',
+    message: 'provider answered 429',
+    retry_after: 30,
+  },
+  responses: { 200: 'the job (pending again, or failed)', 409: 'lease_lost', 404: 'not_found' },
+  async handler(c) {
+    const id = jobId(c);
+    const body = await parseBody(c, failSchema);
+    const { db, metrics } = c.var.deps;
+    const job = await failJob(
+      db,
+      { id, workerId: body.worker_id, leaseToken: body.lease_token },
+      { category: body.category, message: body.message, retryAfterMs: body.retry_after, result: body.result },
+    );
+    metrics.jobFailed(labels(job), body.category, job.status === 'failed');
+    return c.json(jobJson(job));
+  },
+});

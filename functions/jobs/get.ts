@@ -1,0 +1,29 @@
+// GET /api/v1/jobs/{id} — technical state and result. `?wait=30s` long-polls until the
+// job is terminal or the wait ends (at most 60 s), so callers need not spin.
+import * as z from 'zod/mini';
+import { AppError } from '../../lib/errors.ts';
+import { defineFunction } from '../../lib/http/define.ts';
+import { jobId, jobJson } from '../../lib/http/job-response.ts';
+import { parseQuery } from '../../lib/http/validate.ts';
+import { durationMs } from '../../lib/jobs/schemas.ts';
+import { waitForTerminal } from '../../lib/jobs/wait.ts';
+
+export const MAX_WAIT_MS = 60_000;
+const query = z.strictObject({ wait: z.optional(durationMs(0, MAX_WAIT_MS)) });
+
+export default defineFunction({
+  name: 'jobs-get',
+  method: 'GET',
+  path: '/api/v1/jobs/:id',
+  auth: true,
+  summary: 'Get a job; ?wait=30s long-polls until it is terminal (≤ 60 s)',
+  query,
+  responses: { 200: 'the job', 404: 'not_found' },
+  async handler(c) {
+    const id = jobId(c);
+    const { wait = 0 } = parseQuery(c, query);
+    const job = await waitForTerminal(c.var.deps, id, wait, c.req.raw.signal);
+    if (!job) throw new AppError('not_found', `job ${id} not found`);
+    return c.json(jobJson(job));
+  },
+});

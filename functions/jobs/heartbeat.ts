@@ -1,0 +1,33 @@
+// POST /api/v1/jobs/{id}/heartbeat — the lease holder extends its lease. 409 lease_lost
+// tells the worker to abort: the job was reaped, retried or cancelled.
+import { defineFunction } from '../../lib/http/define.ts';
+import { jobId, jobJson } from '../../lib/http/job-response.ts';
+import { parseBody } from '../../lib/http/validate.ts';
+import { heartbeat } from '../../lib/jobs/lease.ts';
+import { heartbeatSchema } from '../../lib/jobs/schemas.ts';
+
+export default defineFunction({
+  name: 'jobs-heartbeat',
+  method: 'POST',
+  path: '/api/v1/jobs/:id/heartbeat',
+  auth: true,
+  summary: 'Extend a lease (lease holder only)',
+  body: heartbeatSchema,
+  example: {
+    worker_id: 'gpu-worker-1',
+    lease_token: '0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f80',
+    lease_timeout: '15m',
+  },
+  responses: { 200: 'the job with its new lease_expires_at', 409: 'lease_lost', 404: 'not_found' },
+  async handler(c) {
+    const id = jobId(c);
+    const body = await parseBody(c, heartbeatSchema);
+    const { db, config } = c.var.deps;
+    const job = await heartbeat(
+      db,
+      { id, workerId: body.worker_id, leaseToken: body.lease_token },
+      body.lease_timeout ?? config.WORKER_LEASE_TIMEOUT,
+    );
+    return c.json(jobJson(job));
+  },
+});

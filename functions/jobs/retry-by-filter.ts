@@ -1,0 +1,19 @@
+// POST /api/v1/jobs/retry — failed/running jobs matching a filter go back to pending.
+import { defineFunction } from '../../lib/http/define.ts';
+import { parseBody } from '../../lib/http/validate.ts';
+import { retryByFilter } from '../../lib/jobs/admin.ts';
+import { byFilterSchema } from '../../lib/jobs/schemas.ts';
+
+export default defineFunction({
+  name: 'jobs-retry-by-filter',
+  method: 'POST',
+  path: '/api/v1/jobs/retry',
+  auth: true,
+  summary: 'Retry failed/running jobs by filter (non-empty filter; dry_run counts only)',
+  body: byFilterSchema,
+  example: { owner_service: 'telephony', error_category: ['auth_error'], dry_run: true },
+  responses: { 200: '{"count","ids","dry_run","has_more"}', 400: 'empty or invalid filter' },
+  async handler(c) {
+    return c.json(await retryByFilter(c.var.deps.db, await parseBody(c, byFilterSchema)));
+  },
+});

@@ -1,0 +1,23 @@
+// GET /api/v1/stats — queue depth, per-type backlog, outcomes and errors over a window
+// (?window=1h, ≤ 7 d), durations; never a full-table count.
+import * as z from 'zod/mini';
+import { defineFunction } from '../lib/http/define.ts';
+import { parseQuery } from '../lib/http/validate.ts';
+import { durationMs } from '../lib/jobs/schemas.ts';
+import { jobStats } from '../lib/jobs/stats.ts';
+
+const query = z.strictObject({ window: z.optional(durationMs(1000, 7 * 86_400_000)) });
+
+export default defineFunction({
+  name: 'stats',
+  method: 'GET',
+  path: '/api/v1/stats',
+  auth: true,
+  summary: 'Queue and error counters',
+  query,
+  responses: { 200: 'stats' },
+  async handler(c) {
+    const { window = 3_600_000 } = parseQuery(c, query);
+    return c.json(await jobStats(c.var.deps.db, window));
+  },
+});

@@ -1,0 +1,124 @@
+// Builds the Hono app that serves a set of functions, with everything they share:
+// request ids, one JSON log line per request, metrics, body-size limit, bearer auth on
+// /api/v1/*, the error envelope for every failure (including unknown routes, wrong
+// methods and oversized bodies). Used by the Node adapter (all functions) and by each
+// edge bundle (one function).
+import { Hono } from 'hono';
+import { AppError } from '../errors.ts';
+import { tokenMatches } from './auth.ts';
+import type { AppEnv, FunctionDef } from './define.ts';
+import type { Deps } from './deps.ts';
+import { errorResponse, toAppError } from './errors.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function patternOf(path: string): RegExp {
+  const src = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\?:[A-Za-z_]+/g, '[^/]+');
+  return new RegExp(`^${src}/?$`);
+}
+
+export function createApp(
+  functions: readonly FunctionDef[],
+  deps: Deps | (() => Promise<Deps>),
+): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const routes = functions.map((f) => ({ f, re: patternOf(f.path) }));
+  let resolved: Deps | undefined = typeof deps === 'function' ? undefined : deps;
+  const getDeps = async () => {
+    resolved ??= await (deps as () => Promise<Deps>)();
+    return resolved;
+  };
+
+  app.use('*', async (c, next) => {
+    const d = await getDeps();
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    c.set('deps', d);
+    c.set('requestId', requestId);
+    const started = d.clock.now();
+    await next();
+    c.res.headers.set('x-request-id', requestId);
+    const route = c.req.routePath && c.req.routePath !== '*' ? c.req.routePath : 'unmatched';
+    const ms = d.clock.now() - started;
+    d.metrics.httpRequest(c.req.method, route, c.res.status, ms / 1000);
+    d.log.info(
+      { request_id: requestId, method: c.req.method, route, status: c.res.status, duration_ms: ms },
+      'request',
+    );
+  });
+
+  // Body limit from Content-Length when present, else by reading at most the limit.
+  app.use('*', async (c, next) => {
+    const limit = c.var.deps.config.MAX_BODY_BYTES;
+    const len = c.req.header('content-length');
+    if (len !== undefined && Number(len) > limit) throw tooLarge(limit);
+    if (len === undefined && c.req.raw.body && !['GET', 'HEAD'].includes(c.req.method)) {
+      const buf = await readCapped(c.req.raw, limit);
+      c.req.raw = new Request(c.req.raw, { body: buf, duplex: 'half' } as RequestInit);
+    }
+    await next();
+  });
+
+  app.use('/api/v1/*', async (c, next) => {
+    const token = c.var.deps.config.AI_SERVICE_TOKEN;
+    if (token && !(await tokenMatches(c.req.header('authorization'), token))) {
+      throw new AppError('unauthorized', 'missing or invalid bearer token');
+    }
+    await next();
+  });
+
+  for (const f of functions) app.on(f.method, f.path, (c) => f.handler(c));
+
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = routes.filter((r) => r.re.test(path)).map((r) => r.f.method);
+    if (allowed.length > 0) {
+      return errorResponse(
+        new AppError('method_not_allowed', `${c.req.method} is not allowed here`, { allow: allowed }),
+        {
+          allow: allowed.join(', '),
+        },
+      );
+    }
+    return errorResponse(new AppError('not_found', `no route for ${c.req.method} ${path}`));
+  });
+
+  app.onError((err, c) => {
+    const d = c.var.deps ?? resolved;
+    const appErr = d
+      ? toAppError(err, d.log, { request_id: c.var.requestId, route: c.req.routePath })
+      : err instanceof AppError
+        ? err
+        : new AppError('internal', 'internal error');
+    return errorResponse(appErr);
+  });
+
+  return app;
+}
+
+function tooLarge(limit: number): AppError {
+  return new AppError('payload_too_large', `request body exceeds ${limit} bytes`, { limit_bytes: limit });
+}
+
+async function readCapped(req: Request, limit: number): Promise<Uint8Array> {
+  const reader = req.body!.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const ch of chunks) {
+    out.set(ch, off);
+    off += ch.byteLength;
+  }
+  return out;
+}

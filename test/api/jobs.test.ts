@@ -1,0 +1,372 @@
+// HTTP in, JSON out, rows in PostgreSQL: every job route's success and failure paths.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startTestApi, type TestApi } from '../support/api.ts';
+
+const job = (over: Record<string, unknown> = {}) => ({
+  owner_service: 'telephony',
+  owner_ref: 'beeline/1',
+  task_type: 'llm_chat',
+  model_profile: 'qwen2.5-14b',
+  input: { user: 'hi' },
+  ...over,
+});
+
+let api: TestApi;
+const count = async (where = 'TRUE') =>
+  (await api.t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai_jobs WHERE ${where}`)).rows[0]!.n;
+
+beforeAll(async () => {
+  api = await startTestApi({ MAX_BODY_BYTES: '65536' });
+});
+afterAll(async () => api?.close());
+beforeEach(async () => {
+  await api.t.db.query('DELETE FROM ai_jobs');
+});
+
+describe('create and read', () => {
+  it('201 on create, 200 on idempotent repeat, 409 on a conflicting repeat', async () => {
+    const a = await api.json('POST', '/api/v1/jobs', job({ idempotency_key: 'k' }));
+    expect(a.status).toBe(201);
+    expect(a.body).toMatchObject({ status: 'pending', owner_ref: 'beeline/1', attempts: 0 });
+    expect(a.body.created_at).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
+    expect(a.body).not.toHaveProperty('lease_token');
+    const b = await api.json('POST', '/api/v1/jobs', job({ idempotency_key: 'k' }));
+    expect(b).toMatchObject({ status: 200, body: { id: a.body.id } });
+    const c = await api.json('POST', '/api/v1/jobs', job({ idempotency_key: 'k', input: { user: 'other' } }));
+    expect(c.status).toBe(409);
+    expect(c.body.error).toMatchObject({ code: 'idempotency_conflict', details: { existing_id: a.body.id } });
+    expect(await count()).toBe(1);
+  });
+
+  it('validation errors name the failing fields and write nothing', async () => {
+    const r = await api.json('POST', '/api/v1/jobs', { ...job(), input: 'text', priority: -5000, extra: 1 });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('validation_error');
+    const paths = r.body.error.details.issues.map((i: { path: string }) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['input', 'priority', '']));
+    expect(JSON.stringify(r.body)).toContain('unknown field: extra');
+    const nul = await api.json('POST', '/api/v1/jobs', job({ input: { user: 'a\u0000b' } }));
+    expect(nul.status).toBe(400);
+    const big = await api.json('POST', '/api/v1/jobs', job({ input: { blob: 'x'.repeat(70_000) } }));
+    expect(big.status).toBe(413);
+    expect(big.body.error.code).toBe('payload_too_large');
+    expect(await count()).toBe(0);
+  });
+
+  it('malformed JSON, empty body, unknown route, wrong method: JSON errors', async () => {
+    expect((await api.json('POST', '/api/v1/jobs', '{"owner_service":')).body.error.code).toBe(
+      'invalid_json',
+    );
+    expect((await api.json('POST', '/api/v1/jobs', '')).body.error.code).toBe('validation_error');
+    const nf = await api.json('GET', '/api/v1/nope');
+    expect(nf).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    const res = await api.call('DELETE', '/api/v1/jobs');
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toContain('POST');
+    expect((await res.json()).error.code).toBe('method_not_allowed');
+  });
+
+  it('GET /jobs/{id}: 200, 404, 400 for a malformed id', async () => {
+    const a = await api.json('POST', '/api/v1/jobs', job());
+    expect((await api.json('GET', `/api/v1/jobs/${a.body.id}`)).body.id).toBe(a.body.id);
+    expect((await api.json('GET', `/api/v1/jobs/${crypto.randomUUID()}`)).status).toBe(404);
+    expect((await api.json('GET', '/api/v1/jobs/not-a-uuid')).status).toBe(400);
+  });
+
+  it('request ids: echoed when sane, generated otherwise', async () => {
+    const r1 = await api.call('GET', '/healthz', undefined, { 'x-request-id': 'abc-123' });
+    expect(r1.headers.get('x-request-id')).toBe('abc-123');
+    const r2 = await api.call('GET', '/healthz', undefined, { 'x-request-id': 'bad id\n' });
+    expect(r2.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('list', () => {
+  it('filters (repeated and comma-separated), paginates, refuses bad input', async () => {
+    for (let i = 0; i < 5; i++) await api.json('POST', '/api/v1/jobs', job({ owner_ref: `r/${i}` }));
+    await api.json('POST', '/api/v1/jobs', job({ owner_service: 'monitoring-tg', task_type: 'tg_analysis' }));
+    const p1 = await api.json('GET', '/api/v1/jobs?owner_service=telephony&limit=2');
+    expect(p1.body.jobs).toHaveLength(2);
+    const p2 = await api.json(
+      'GET',
+      `/api/v1/jobs?owner_service=telephony&limit=2&cursor=${p1.body.next_cursor}`,
+    );
+    expect(p2.body.jobs[0].id < p1.body.jobs[1].id).toBe(true);
+    expect((await api.json('GET', '/api/v1/jobs?task_type=tg_analysis,llm_chat')).body.jobs).toHaveLength(6);
+    expect((await api.json('GET', '/api/v1/jobs?status=pending&status=failed')).body.jobs).toHaveLength(6);
+    expect((await api.json('GET', '/api/v1/jobs?owner_ref=r%2F3')).body.jobs).toHaveLength(1);
+    expect((await api.json('GET', "/api/v1/jobs?owner_ref=x'%20OR%20'1'%3D'1")).body.jobs).toHaveLength(0);
+    for (const bad of [
+      'status=done',
+      'limit=0',
+      'limit=-1',
+      'limit=501',
+      'limit=abc',
+      'cursor=zzz',
+      'colour=red',
+      'created_after=yesterday',
+      'ids=1,2',
+    ]) {
+      const r = await api.json('GET', `/api/v1/jobs?${bad}`);
+      expect(r.status, bad).toBe(400);
+      expect(r.body.error.code, bad).toBe('validation_error');
+    }
+  });
+});
+
+describe('batch', () => {
+  it('mixed outcomes in order with shared defaults', async () => {
+    await api.json(
+      'POST',
+      '/api/v1/jobs',
+      job({
+        owner_service: 'monitoring-tg',
+        idempotency_key: 'tg:1',
+        owner_ref: 'c/1',
+        task_type: 'tg_analysis',
+      }),
+    );
+    const r = await api.json('POST', '/api/v1/jobs/batch', {
+      defaults: { owner_service: 'monitoring-tg', task_type: 'tg_analysis', model_profile: 'qwen2.5-14b' },
+      jobs: [
+        { owner_ref: 'c/1', input: { user: 'hi' }, idempotency_key: 'tg:1' },
+        { owner_ref: 'c/2', input: { user: 'two' }, idempotency_key: 'tg:2', priority: 3 },
+        { owner_ref: 'c/3', input: { user: 'three' } },
+      ],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.results.map((x: { outcome: string }) => x.outcome)).toEqual([
+      'existing',
+      'created',
+      'created',
+    ]);
+    expect(r.body.results[1].job).toMatchObject({ owner_service: 'monitoring-tg', priority: 3 });
+    expect(await count()).toBe(3);
+  });
+
+  it('any invalid item rejects the whole batch, naming the indexes', async () => {
+    const r = await api.json('POST', '/api/v1/jobs/batch', {
+      defaults: { owner_service: 'telephony', task_type: 'llm_chat', model_profile: 'm' },
+      jobs: [{ owner_ref: 'a', input: {} }, { owner_ref: 'b' }, { owner_ref: 'c', input: {} }, { input: 5 }],
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.error.details.items.map((i: { index: number }) => i.index)).toEqual([1, 3]);
+    expect(await count()).toBe(0);
+    const tooMany = await api.json('POST', '/api/v1/jobs/batch', {
+      jobs: Array.from({ length: 1001 }, () => ({})),
+    });
+    expect(tooMany.status).toBe(400);
+  });
+
+  it('an idempotency conflict rejects the whole batch (409)', async () => {
+    await api.json('POST', '/api/v1/jobs', job({ idempotency_key: 'dup' }));
+    const r = await api.json('POST', '/api/v1/jobs/batch', {
+      jobs: [job({ idempotency_key: 'new' }), job({ idempotency_key: 'dup', input: { other: true } })],
+    });
+    expect(r.status).toBe(409);
+    expect(r.body.error.details.items).toEqual([expect.objectContaining({ index: 1 })]);
+    expect(await count()).toBe(1);
+  });
+});
+
+describe('worker protocol', () => {
+  const claim = async (body: Record<string, unknown> = {}) =>
+    (await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w1', ...body })).body.jobs;
+
+  it('claim → heartbeat → complete; a stale complete is 409 lease_lost', async () => {
+    await api.json('POST', '/api/v1/jobs', job());
+    const [j] = await claim({ limit: 5, lease_timeout: '30s' });
+    expect(j).toMatchObject({ status: 'running', worker_id: 'w1', attempts: 1 });
+    expect(j.lease_token).toMatch(/^[0-9a-f-]{36}$/);
+    const hb = await api.json('POST', `/api/v1/jobs/${j.id}/heartbeat`, {
+      worker_id: 'w1',
+      lease_token: j.lease_token,
+      lease_timeout: '10m',
+    });
+    expect(hb.status).toBe(200);
+    expect(Date.parse(hb.body.lease_expires_at) - Date.now()).toBeGreaterThan(500_000);
+    const done = await api.json('POST', `/api/v1/jobs/${j.id}/complete`, {
+      worker_id: 'w1',
+      lease_token: j.lease_token,
+      result: { content: 'ok' },
+    });
+    expect(done).toMatchObject({ status: 200, body: { status: 'completed', result: { content: 'ok' } } });
+    const stale = await api.json('POST', `/api/v1/jobs/${j.id}/complete`, {
+      worker_id: 'w2',
+      lease_token: j.lease_token,
+      result: {},
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error).toMatchObject({ code: 'lease_lost', details: { status: 'completed' } });
+  });
+
+  it('retry revokes the lease: the old holder is refused, the new one completes', async () => {
+    await api.json('POST', '/api/v1/jobs', job());
+    const [old] = await claim();
+    expect((await api.json('POST', `/api/v1/jobs/${old.id}/retry`)).body.status).toBe('pending');
+    const [fresh] = await claim({ worker_id: 'w2' });
+    const late = await api.json('POST', `/api/v1/jobs/${old.id}/complete`, {
+      worker_id: 'w1',
+      lease_token: old.lease_token,
+      result: { late: 1 },
+    });
+    expect(late.status).toBe(409);
+    await api.json('POST', `/api/v1/jobs/${old.id}/complete`, {
+      worker_id: 'w2',
+      lease_token: fresh.lease_token,
+      result: { fresh: 1 },
+    });
+    expect((await api.json('GET', `/api/v1/jobs/${old.id}`)).body.result).toEqual({ fresh: 1 });
+    expect((await api.json('POST', `/api/v1/jobs/${old.id}/retry`)).status).toBe(409);
+  });
+
+  it('fail: retryable goes back to pending after retry_after; final fails', async () => {
+    await api.json('POST', '/api/v1/jobs', job());
+    const [j] = await claim();
+    const f = await api.json('POST', `/api/v1/jobs/${j.id}/fail`, {
+      worker_id: 'w1',
+      lease_token: j.lease_token,
+      category: 'rate_limited',
+      message: '429',
+      retry_after: 20,
+    });
+    expect(f.body).toMatchObject({ status: 'pending', error_category: 'rate_limited' });
+    expect(Date.parse(f.body.run_after) - Date.now()).toBeGreaterThan(18_000);
+    expect(await claim()).toEqual([]);
+    await api.t.db.query('UPDATE ai_jobs SET run_after = now()');
+    const [j2] = await claim();
+    const bad = await api.json('POST', `/api/v1/jobs/${j2.id}/fail`, {
+      worker_id: 'w1',
+      lease_token: j2.lease_token,
+      category: 'exploded',
+    });
+    expect(bad.status).toBe(400);
+    const f2 = await api.json('POST', `/api/v1/jobs/${j2.id}/fail`, {
+      worker_id: 'w1',
+      lease_token: j2.lease_token,
+      category: 'invalid_input',
+      message: 'no messages',
+    });
+    expect(f2.body).toMatchObject({
+      status: 'failed',
+      error_category: 'invalid_input',
+      error_message: 'no messages',
+    });
+  });
+
+  it('retry and cancel by filter with dry_run; empty filter refused', async () => {
+    for (let i = 0; i < 3; i++) await api.json('POST', '/api/v1/jobs', job({ owner_ref: `c/${i}` }));
+    expect((await api.json('POST', '/api/v1/jobs/cancel', {})).status).toBe(400);
+    expect((await api.json('POST', '/api/v1/jobs/retry', { dry_run: true })).status).toBe(400);
+    const dry = await api.json('POST', '/api/v1/jobs/cancel', { owner_service: 'telephony', dry_run: true });
+    expect(dry.body).toMatchObject({ count: 3, dry_run: true });
+    expect(await count(`status = 'cancelled'`)).toBe(0);
+    const done = await api.json('POST', '/api/v1/jobs/cancel', { owner_ref: 'c/1' });
+    expect(done.body).toMatchObject({ count: 1, dry_run: false });
+    expect(await count(`status = 'cancelled'`)).toBe(1);
+    const [j] = await claim();
+    await api.json('POST', `/api/v1/jobs/${j.id}/fail`, {
+      worker_id: 'w1',
+      lease_token: j.lease_token,
+      category: 'auth_error',
+    });
+    const rdry = await api.json('POST', '/api/v1/jobs/retry', {
+      error_category: ['auth_error'],
+      dry_run: true,
+    });
+    expect(rdry.body).toMatchObject({ count: 1, ids: [j.id] });
+    expect(
+      (await api.json('POST', '/api/v1/jobs/retry', { error_category: ['auth_error'] })).body.count,
+    ).toBe(1);
+    expect((await api.json('GET', `/api/v1/jobs/${j.id}`)).body.status).toBe('pending');
+  });
+
+  it('long-poll returns as soon as the job finishes, and after the wait otherwise', async () => {
+    const a = await api.json('POST', '/api/v1/jobs', job());
+    const t0 = Date.now();
+    const short = await api.json('GET', `/api/v1/jobs/${a.body.id}?wait=300ms`);
+    expect(short.body.status).toBe('pending');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
+    const [j] = await claim();
+    const t1 = Date.now();
+    const waiting = api.json('GET', `/api/v1/jobs/${a.body.id}?wait=20s`);
+    await new Promise((r) => setTimeout(r, 200));
+    await api.json('POST', `/api/v1/jobs/${j.id}/complete`, {
+      worker_id: 'w1',
+      lease_token: j.lease_token,
+      result: { ok: true },
+    });
+    const r = await waiting;
+    expect(r.body.status).toBe('completed');
+    expect(Date.now() - t1).toBeLessThan(2_000);
+    expect((await api.json('GET', `/api/v1/jobs/${a.body.id}?wait=61s`)).status).toBe(400);
+  });
+
+  it('reap over HTTP requeues expired leases', async () => {
+    await api.json('POST', '/api/v1/jobs', job());
+    await claim();
+    await api.t.db.query(`UPDATE ai_jobs SET lease_expires_at = now() - interval '1 second'`);
+    const r = await api.json('POST', '/api/v1/jobs/reap');
+    expect(r.body).toMatchObject({ requeued: 1, failed: 0, pruned: 0 });
+  });
+});
+
+describe('stats, probes, docs', () => {
+  it('stats reflects the queue; bad window refused', async () => {
+    await api.json('POST', '/api/v1/jobs', job());
+    const s = await api.json('GET', '/api/v1/stats?window=24h');
+    expect(s.body).toMatchObject({ window_ms: 86_400_000, queue: { pending: 1, running: 0 } });
+    expect((await api.json('GET', '/api/v1/stats?window=forever')).status).toBe(400);
+  });
+
+  it('healthz and readyz', async () => {
+    expect((await api.json('GET', '/healthz')).body).toEqual({ status: 'ok' });
+    expect((await api.json('GET', '/readyz')).body).toMatchObject({ status: 'ready', migrations: 2 });
+  });
+
+  it('infra status says configured: false when INFRA_STATUS_URL is unset', async () => {
+    expect((await api.json('GET', '/api/v1/infra/status')).body).toEqual({ configured: false });
+  });
+
+  it('the OpenAPI document lists every mounted route, and its examples validate', async () => {
+    const { ALL_FUNCTIONS } = await import('../../functions/index.ts');
+    const doc = (await api.json('GET', '/api/v1/openapi.json')).body;
+    expect(doc.openapi).toBe('3.1.0');
+    for (const f of ALL_FUNCTIONS) {
+      const p = f.path.replace(/:([a-z_]+)/gi, '{$1}');
+      expect(doc.paths[p]?.[f.method.toLowerCase()], `${f.method} ${f.path}`).toBeDefined();
+      if (f.example !== undefined) {
+        expect(f.body, f.name).toBeDefined();
+        const r = f.body!.safeParse(f.example);
+        expect(r.success, `${f.name} example`).toBe(true);
+      }
+    }
+    const html = await (await api.call('GET', '/docs')).text();
+    expect(html).toContain('/api/v1/jobs/{id}/complete');
+  });
+});
+
+describe('auth', () => {
+  let secured: TestApi;
+  beforeAll(async () => {
+    secured = await startTestApi({ AI_SERVICE_TOKEN: 'tok-123' });
+  });
+  afterAll(async () => secured?.close());
+
+  it('requires the bearer token on /api/v1/*, keeps probes open, never echoes the token', async () => {
+    const none = await secured.json('GET', '/api/v1/jobs');
+    expect(none).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
+    const wrong = await secured.json('GET', '/api/v1/jobs', undefined, { authorization: 'Bearer tok-124' });
+    expect(wrong.status).toBe(401);
+    expect(JSON.stringify(wrong.body)).not.toContain('tok-12');
+    expect(
+      (await secured.json('GET', '/api/v1/stats', undefined, { authorization: 'Basic tok-123' })).status,
+    ).toBe(401);
+    expect(
+      (await secured.json('GET', '/api/v1/jobs', undefined, { authorization: 'Bearer tok-123' })).status,
+    ).toBe(200);
+    expect((await secured.json('GET', '/api/v1/nope')).status).toBe(401);
+    expect((await secured.json('GET', '/healthz')).status).toBe(200);
+    expect((await secured.json('GET', '/readyz')).status).toBe(200);
+  });
+});
