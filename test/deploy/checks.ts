@@ -86,7 +86,7 @@ export interface Manifest {
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   data?: Record<string, string>;
   stringData?: Record<string, string>;
-  // biome-ignore lint/suspicious/noExplicitAny: spec differs per kind; read through the typed accessors below
+  // `any`: spec differs per kind; workloads() and the checks read the fields they need.
   spec?: any;
   // Kustomization fields (kind Kustomization / Component)
   resources?: string[];
