@@ -1,11 +1,17 @@
 // Reads the migration files from disk (Node only: scripts, the Node adapter, workers).
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { applyMigrations, type Migration } from './migrate.ts';
 import { MIGRATIONS } from './migrations.ts';
 import type { Db } from './port.ts';
 
-const DEFAULT_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+// From the source tree (lib/db/) the files are two levels up; in a bundle (dist/*.mjs)
+// the build copies them beside it.
+const CANDIDATES = ['../../migrations/', './migrations/'].map((rel) =>
+  fileURLToPath(new URL(rel, import.meta.url)),
+);
+const DEFAULT_DIR = CANDIDATES.find((d) => existsSync(`${d}${MIGRATIONS[0]}`)) ?? CANDIDATES[0]!;
 
 export async function loadMigrations(dir = process.env.MIGRATIONS_DIR ?? DEFAULT_DIR): Promise<Migration[]> {
   return Promise.all(

@@ -17,20 +17,16 @@ function patternOf(path: string): RegExp {
   return new RegExp(`^${src}/?$`);
 }
 
-export function createApp(
-  functions: readonly FunctionDef[],
-  deps: Deps | (() => Promise<Deps>),
-): Hono<AppEnv> {
+/** Deps for a request: fixed (Node adapter) or built per request (edge: per-request DB). */
+export type DepsSource = Deps | ((req: Request, env: unknown) => Deps | Promise<Deps>);
+
+export function createApp(functions: readonly FunctionDef[], deps: DepsSource): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const routes = functions.map((f) => ({ f, re: patternOf(f.path) }));
-  let resolved: Deps | undefined = typeof deps === 'function' ? undefined : deps;
-  const getDeps = async () => {
-    resolved ??= await (deps as () => Promise<Deps>)();
-    return resolved;
-  };
+  const getDeps = (req: Request, env: unknown) => (typeof deps === 'function' ? deps(req, env) : deps);
 
   app.use('*', async (c, next) => {
-    const d = await getDeps();
+    const d = await getDeps(c.req.raw, c.env);
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set('deps', d);
@@ -84,7 +80,7 @@ export function createApp(
   });
 
   app.onError((err, c) => {
-    const d = c.var.deps ?? resolved;
+    const d = c.var.deps;
     const appErr = d
       ? toAppError(err, d.log, { request_id: c.var.requestId, route: c.req.routePath })
       : err instanceof AppError

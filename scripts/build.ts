@@ -1,0 +1,129 @@
+// npm run build:
+//   dist/functions/<name>.mjs — one bundle per endpoint for edge/function platforms
+//     (ESM, Web platform, `export default { fetch }`, the Neon driver inside). The build
+//     fails if a bundle pulls in a Node-only module or outgrows the size budget.
+//   dist/server.mjs, dist/worker.mjs, dist/reap.mjs, dist/migrate.mjs — the Node entry
+//     points for the container image (node_modules stay external), with the migrations
+//     copied beside them.
+import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import type { FunctionDef } from '../lib/http/define.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = path.join(root, 'dist');
+
+/**
+ * Per-bundle budget (minified, uncompressed). The floor is hono (~25 KB) + the Neon
+ * driver with its bundled pg protocol code (~190 KB) + zod/mini schemas (~40 KB); the
+ * budget leaves room for growth while catching an accidental heavy import (classic zod
+ * alone is ~450 KB). Workers' free plan allows 3 MB compressed, so this is about cold
+ * start, not platform limits.
+ */
+export const BUNDLE_BUDGET_BYTES = 400 * 1024;
+/** Modules that must never reach an edge bundle. */
+const FORBIDDEN = [
+  /node_modules\/pg\//,
+  /node_modules\/pg-pool\//,
+  /undici/,
+  /pino/,
+  /prom-client/,
+  /@electric-sql\/pglite/,
+  /^node:/,
+];
+
+export const NODE_ENTRIES = {
+  server: 'lib/server/main.ts',
+  worker: 'workers/main.ts',
+  reap: 'scripts/reap-leases.ts',
+  migrate: 'scripts/migrate.ts',
+} as const;
+
+async function functionFiles(dir = path.join(root, 'functions')): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await functionFiles(p)));
+    else if (e.name.endsWith('.ts') && !['routes.ts', 'index.ts'].includes(e.name)) out.push(p);
+  }
+  return out.sort();
+}
+
+export interface BundleReport {
+  name: string;
+  file: string;
+  bytes: number;
+  gzip: number;
+}
+
+async function buildFunction(file: string): Promise<BundleReport> {
+  const def = (await import(file)).default as FunctionDef;
+  const outfile = path.join(dist, 'functions', `${def.name}.mjs`);
+  const result = await esbuild.build({
+    stdin: {
+      contents: `import fn from ${JSON.stringify(file)};\nimport { edgeHandler } from ${JSON.stringify(path.join(root, 'lib/edge/adapter.ts'))};\nexport default edgeHandler(fn);\n`,
+      resolveDir: root,
+      loader: 'ts',
+      sourcefile: `${def.name}.entry.ts`,
+    },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    conditions: ['workerd', 'worker', 'browser'],
+    target: 'es2022',
+    minify: true,
+    metafile: true,
+    legalComments: 'none',
+    outfile,
+    logLevel: 'error',
+  });
+  const bad = Object.keys(result.metafile.inputs).filter((i) => FORBIDDEN.some((re) => re.test(i)));
+  if (bad.length) throw new Error(`${def.name}: edge bundle pulls in Node-only modules: ${bad.join(', ')}`);
+  const out = result.metafile.outputs[path.relative(root, outfile)];
+  const bytes = out?.bytes ?? 0;
+  if (bytes > BUNDLE_BUDGET_BYTES)
+    throw new Error(`${def.name}: ${bytes} bytes exceeds the ${BUNDLE_BUDGET_BYTES}-byte budget`);
+  const { gzipSync } = await import('node:zlib');
+  const { readFile } = await import('node:fs/promises');
+  const gzip = gzipSync(await readFile(outfile)).byteLength;
+  return { name: def.name, file: path.relative(root, outfile), bytes, gzip };
+}
+
+async function buildNode(): Promise<void> {
+  await esbuild.build({
+    entryPoints: Object.fromEntries(Object.entries(NODE_ENTRIES).map(([k, v]) => [k, path.join(root, v)])),
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    outdir: dist,
+    outExtension: { '.js': '.mjs' },
+    logLevel: 'error',
+  });
+  await cp(path.join(root, 'migrations'), path.join(dist, 'migrations'), { recursive: true });
+}
+
+export async function build(): Promise<BundleReport[]> {
+  await rm(dist, { recursive: true, force: true });
+  await mkdir(path.join(dist, 'functions'), { recursive: true });
+  const reports: BundleReport[] = [];
+  for (const f of await functionFiles()) reports.push(await buildFunction(f));
+  await buildNode();
+  await writeFile(path.join(dist, 'functions', 'sizes.json'), `${JSON.stringify(reports, null, 2)}\n`);
+  return reports;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const t0 = Date.now();
+  const reports = await build();
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`.padStart(10);
+  console.log(`${'bundle'.padEnd(28)}${'minified'.padStart(10)}${'gzip'.padStart(10)}`);
+  for (const r of reports) console.log(`${r.name.padEnd(28)}${kb(r.bytes)}${kb(r.gzip)}`);
+  console.log(
+    `budget ${kb(BUNDLE_BUDGET_BYTES).trim()} per bundle; node entries: ${Object.keys(NODE_ENTRIES)
+      .map((k) => `dist/${k}.mjs`)
+      .join(', ')}; ${Date.now() - t0} ms`,
+  );
+}

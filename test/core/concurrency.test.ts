@@ -1,0 +1,148 @@
+// Contention on the real server (PGlite is a single connection, so these need
+// TEST_DATABASE_URL): many claimers, many migrators, stale writers.
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPg } from '../../lib/db/pg.ts';
+import type { Db } from '../../lib/db/port.ts';
+import type { AppError } from '../../lib/errors.ts';
+import {
+  claimJobs,
+  completeJob,
+  completeMany,
+  createJobs,
+  reapExpiredLeases,
+  retryJob,
+} from '../../lib/jobs/index.ts';
+import { createServerDatabase, freshDb, hasServer, type TestDb } from '../support/db.ts';
+
+describe.skipIf(!hasServer)('concurrency on real PostgreSQL', () => {
+  let t: TestDb;
+  let db: Db;
+  beforeAll(async () => {
+    t = await freshDb('pg', { poolMax: 12 });
+    db = t.db;
+  });
+  afterAll(async () => t?.cleanup());
+
+  it('8 concurrent claimers over 10,000 jobs: each job claimed exactly once, none left', async () => {
+    await db.query('DELETE FROM ai_jobs');
+    const N = 10_000;
+    for (let i = 0; i < N; i += 1000) {
+      await createJobs(
+        db,
+        Array.from({ length: 1000 }, (_, k) => ({
+          owner_service: 'bench',
+          owner_ref: `r/${i + k}`,
+          task_type: 'noop',
+          model_profile: 'none',
+          input: { n: i + k },
+        })),
+      );
+    }
+    const claimedBy = new Map<string, string>();
+    const duplicates: string[] = [];
+    const worker = async (w: string) => {
+      for (;;) {
+        const jobs = await claimJobs(db, { workerId: w, limit: 25, leaseMs: 60_000 });
+        if (jobs.length === 0) return;
+        for (const j of jobs) {
+          if (claimedBy.has(j.id)) duplicates.push(j.id);
+          claimedBy.set(j.id, w);
+        }
+        const ok = await completeMany(
+          db,
+          jobs.map((j) => ({ id: j.id, workerId: w, leaseToken: j.lease_token!, result: { by: w } })),
+        );
+        expect(ok.size).toBe(jobs.length);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, i) => worker(`w${i}`)));
+    expect(duplicates).toEqual([]);
+    expect(claimedBy.size).toBe(N);
+    const r = await db.query<{ status: string; n: number; max_attempts: number }>(
+      'SELECT status, count(*)::int AS n, max(attempts) AS max_attempts FROM ai_jobs GROUP BY status',
+    );
+    expect(r.rows).toEqual([{ status: 'completed', n: N, max_attempts: 1 }]);
+    // Every claimer got a share: SKIP LOCKED spreads the work instead of serialising it.
+    expect(new Set(claimedBy.values()).size).toBe(8);
+  }, 120_000);
+
+  it('a stale worker cannot overwrite a job after a reap or a retry, under concurrent traffic', async () => {
+    await db.query('DELETE FROM ai_jobs');
+    await createJobs(
+      db,
+      Array.from({ length: 200 }, (_, k) => ({
+        owner_service: 's',
+        owner_ref: `r/${k}`,
+        task_type: 'noop',
+        model_profile: 'none',
+        input: {},
+      })),
+    );
+    const stale = await claimJobs(db, { workerId: 'stale', limit: 200, leaseMs: 60_000 });
+    // Half are reaped (lease expired), half retried by a caller.
+    const half = stale.slice(0, 100).map((j) => j.id);
+    await db.query(
+      `UPDATE ai_jobs SET lease_expires_at = now() - interval '1 s' WHERE id = ANY($1::uuid[])`,
+      [half],
+    );
+    const [reaped] = await Promise.all([
+      reapExpiredLeases(db),
+      Promise.all(stale.slice(100).map((j) => retryJob(db, j.id))),
+    ]);
+    expect(reaped.requeued).toBe(100);
+    await db.query('UPDATE ai_jobs SET run_after = now()');
+    const fresh = await claimJobs(db, { workerId: 'fresh', limit: 200, leaseMs: 60_000 });
+    expect(fresh).toHaveLength(200);
+    // The stale worker's late writes race the fresh worker's completions.
+    const results = await Promise.allSettled([
+      ...stale.map((j) =>
+        completeJob(db, { id: j.id, workerId: 'stale', leaseToken: j.lease_token! }, { from: 'stale' }),
+      ),
+      ...fresh.map((j) =>
+        completeJob(db, { id: j.id, workerId: 'fresh', leaseToken: j.lease_token! }, { from: 'fresh' }),
+      ),
+    ]);
+    const staleResults = results.slice(0, 200);
+    expect(
+      staleResults.every((r) => r.status === 'rejected' && (r.reason as AppError).code === 'lease_lost'),
+    ).toBe(true);
+    const rows = await db.query<{ from: string; n: number }>(
+      `SELECT result->>'from' AS from, count(*)::int AS n FROM ai_jobs GROUP BY 1`,
+    );
+    expect(rows.rows).toEqual([{ from: 'fresh', n: 200 }]);
+  }, 60_000);
+
+  it('5 processes applying migrations at once apply each file exactly once', async () => {
+    const { url, drop } = await createServerDatabase();
+    try {
+      const runs = await Promise.all(
+        Array.from(
+          { length: 5 },
+          () =>
+            new Promise<{ code: number | null; out: string }>((resolve) => {
+              const p = spawn(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
+                env: { ...process.env, DATABASE_URL: url },
+                stdio: ['ignore', 'pipe', 'pipe'],
+              });
+              let out = '';
+              p.stdout.on('data', (d) => (out += d));
+              p.stderr.on('data', (d) => (out += d));
+              p.on('close', (code) => resolve({ code, out }));
+            }),
+        ),
+      );
+      expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0]);
+      const applied = runs.flatMap((r) => JSON.parse(r.out.trim().split('\n').pop()!).applied as string[]);
+      const { MIGRATIONS } = await import('../../lib/db/migrations.ts');
+      // Across all five processes, each file was applied by exactly one of them.
+      expect(applied.sort()).toEqual([...MIGRATIONS].sort());
+      const check = openPg(url, { max: 1 });
+      const rows = await check.query<{ name: string }>('SELECT name FROM ai_schema_migrations ORDER BY name');
+      await check.close();
+      expect(rows.rows.map((r) => r.name)).toEqual([...MIGRATIONS]);
+    } finally {
+      await drop();
+    }
+  }, 60_000);
+});
