@@ -4,6 +4,8 @@ import { appliedMigrations } from '../lib/db/migrate.ts';
 import { MIGRATIONS } from '../lib/db/migrations.ts';
 import { defineFunction } from '../lib/http/define.ts';
 
+const READY_TIMEOUT_MS = 2000;
+
 export default defineFunction({
   name: 'readyz',
   method: 'GET',
@@ -12,9 +14,16 @@ export default defineFunction({
   summary: 'Readiness: database reachable and migrated',
   responses: { 200: '{"status":"ready"}', 503: '{"status":"not_ready","reason"}' },
   async handler(c) {
+    const { db, clock } = c.var.deps;
     let applied: string[] | null;
     try {
-      applied = await appliedMigrations(c.var.deps.db);
+      // A probe must answer within its own timeout even when connecting would hang.
+      const stop = new AbortController();
+      const timeout = clock.sleep(READY_TIMEOUT_MS, stop.signal).then(() => {
+        if (!stop.signal.aborted) throw new Error('timeout');
+        return null;
+      });
+      applied = await Promise.race([appliedMigrations(db), timeout]).finally(() => stop.abort());
     } catch {
       return c.json({ status: 'not_ready', reason: 'database unreachable' }, 503);
     }
