@@ -352,7 +352,9 @@ export class Runner {
       beating: false,
       done: Promise.resolve(),
     };
-    this.slots.set(job.id, slot);
+    // Keyed by lease token: after a retry this worker may hold the same job again while
+    // the stale run is still being aborted.
+    this.slots.set(ref.leaseToken, slot);
     this.running++;
     this.counters.claimed++;
     this.circuitOf(handler).onClaimed(1);
@@ -404,7 +406,7 @@ export class Runner {
     } catch (err) {
       this.log.error({ job_id: job.id, err: describeError(err) }, 'writing a job outcome failed');
     } finally {
-      this.slots.delete(job.id);
+      this.slots.delete(slot.ref.leaseToken);
     }
   }
 

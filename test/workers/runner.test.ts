@@ -1,0 +1,275 @@
+// The generic runner with in-process handlers, on PGlite always and on real PostgreSQL
+// when TEST_DATABASE_URL is set: batching, the claim limit, NOTIFY
+// wake-ups, claim filtering, lost leases, failure mapping, the circuit breaker, drain.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Db } from '../../lib/db/port.ts';
+import { retryJob } from '../../lib/jobs/admin.ts';
+import type { JobRow } from '../../lib/jobs/row.ts';
+import { ProviderError } from '../../lib/providers/errors.ts';
+import type { Handler } from '../../workers/handler.ts';
+import { Runner, type RunnerOptions } from '../../workers/runner.ts';
+import { DRIVERS, freshDb, type TestDb } from '../support/db.ts';
+import { addJob, countByStatus, jobRow, waitFor, waitForStatus } from './helpers.ts';
+
+const noop = (name = 'noop', over: Partial<Handler> = {}): Handler => ({
+  name,
+  taskTypes: ['noop'],
+  modelProfiles: [],
+  run: async () => ({ ok: true }),
+  ...over,
+});
+
+const insertMany = (db: Db, n: number, taskType = 'noop') =>
+  db.query(
+    `INSERT INTO ai_jobs (owner_service, owner_ref, task_type, model_profile, input)
+     SELECT 'bench', 'r/' || g, $2, 'any', '{}'::jsonb FROM generate_series(1, $1::int) g`,
+    [n, taskType],
+  );
+
+// The worker is a long-lived Node process: it runs on pg (or PGlite in dev), never on the
+// Neon WebSocket driver, which exists for edge functions and has no LISTEN.
+const WORKER_DRIVERS = DRIVERS.filter((d) => d !== 'neon');
+
+describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
+  let t: TestDb;
+  let db: Db;
+  let runners: Runner[] = [];
+  let n = 0;
+
+  beforeAll(async () => {
+    t = await freshDb(driver);
+    db = t.db;
+  });
+  afterAll(async () => t?.cleanup());
+  beforeEach(async () => {
+    await db.query('DELETE FROM ai_jobs');
+  });
+  afterEach(async () => {
+    await Promise.all(runners.map((r) => r.drain(0)));
+    runners = [];
+  });
+
+  const start = async (handlers: Handler[], over: Partial<RunnerOptions> = {}, dbOverride?: Db) => {
+    const r = new Runner({
+      db: dbOverride ?? db,
+      workerId: `${driver}-w${++n}`,
+      handlers,
+      claimLimit: 4,
+      pollIntervalMs: 100,
+      leaseMs: 30_000,
+      ...over,
+    });
+    runners.push(r);
+    await r.start();
+    return r;
+  };
+
+  it('completes no-op jobs in batched writes without exceeding the claim limit', async () => {
+    await insertMany(db, 300);
+    let batches = 0;
+    const counting: Db = {
+      ...db,
+      query: (text, params) => {
+        if (text.includes('jsonb_to_recordset')) batches++;
+        return db.query(text, params);
+      },
+    };
+    let active = 0;
+    let peak = 0;
+    const r = await start(
+      [
+        noop('noop', {
+          run: async () => {
+            peak = Math.max(peak, ++active);
+            await new Promise((res) => setImmediate(res));
+            active--;
+            return { ok: true };
+          },
+        }),
+      ],
+      { claimLimit: 50 },
+      counting,
+    );
+    await waitFor(async () => (await countByStatus(db)).completed === 300, '300 completions', 15_000);
+    expect(peak).toBeLessThanOrEqual(50);
+    expect(batches).toBeGreaterThan(0);
+    expect(batches).toBeLessThan(100); // group commit: far fewer statements than jobs
+    expect(r.status().counters).toMatchObject({ claimed: 300, completed: 300, lease_lost: 0 });
+    const row = (await db.query<JobRow>('SELECT * FROM ai_jobs LIMIT 1')).rows[0]!;
+    expect(row.result).toEqual({ ok: true });
+    expect(row.lease_expires_at).toBeNull();
+  });
+
+  it('wakes on NOTIFY: an idle worker with a 10 s poll starts a new job within a second', async () => {
+    const r = await start([noop()], { pollIntervalMs: 10_000 });
+    await waitFor(() => r.status().last_claim_at, 'the first (empty) claim');
+    await waitFor(() => r.status().listen.state === 'listening', 'LISTEN');
+    await new Promise((res) => setTimeout(res, 100));
+    const t0 = Date.now();
+    const job = await addJob(db, { task_type: 'noop' });
+    await waitForStatus(db, job.id, 'completed', 3_000);
+    expect(Date.now() - t0).toBeLessThan(1_000);
+  });
+
+  it('claims only the task_type × model_profile pairs its handlers serve', async () => {
+    const llm = noop('llm', { taskTypes: ['llm_chat'], modelProfiles: ['qwen'] });
+    const asr = noop('asr', { taskTypes: ['transcribe'], modelProfiles: ['whisperx'] });
+    const wrong = await Promise.all([
+      addJob(db, { task_type: 'llm_chat', model_profile: 'whisperx' }),
+      addJob(db, { task_type: 'transcribe', model_profile: 'qwen' }),
+      addJob(db, { task_type: 'other', model_profile: 'qwen' }),
+    ]);
+    const right = await Promise.all([
+      addJob(db, { task_type: 'llm_chat', model_profile: 'qwen' }),
+      addJob(db, { task_type: 'transcribe', model_profile: 'whisperx' }),
+    ]);
+    await start([llm, asr]);
+    for (const j of right) await waitForStatus(db, j.id, 'completed');
+    await new Promise((res) => setTimeout(res, 300)); // several polls
+    for (const j of wrong) expect((await jobRow(db, j.id)).status).toBe('pending');
+  });
+
+  it('aborts a job whose lease was lost (retried elsewhere) and writes nothing for it', async () => {
+    let calls = 0;
+    let abortReason: unknown;
+    const handler = noop('slow', {
+      run: async (_job, { signal }) => {
+        if (++calls > 1) return { fresh: true };
+        // Ignores the abort on purpose: even a stale result must not be written.
+        await new Promise((res) => signal.addEventListener('abort', res, { once: true }));
+        abortReason = signal.reason;
+        return { stale: true };
+      },
+    });
+    const r = await start([handler], { leaseMs: 600 });
+    const job = await addJob(db, { task_type: 'noop' });
+    const running = await waitForStatus(db, job.id, 'running');
+    await retryJob(db, job.id); // an operator's retry revokes the lease mid-run
+    await waitFor(() => abortReason, 'the abort from the heartbeat', 2_000);
+    expect(String(abortReason)).toMatch(/lease lost/);
+    const done = await waitForStatus(db, job.id, 'completed');
+    expect(done.result).toEqual({ fresh: true });
+    expect(done.lease_token).not.toBe(running.lease_token);
+    expect(r.status().counters.lease_lost).toBe(1);
+    expect(r.status().counters.completed).toBe(1);
+  });
+
+  it('maps handler errors to failJob: category, Retry-After, internal for crashes, failure results', async () => {
+    const handler = noop('p', {
+      run: async (job) => {
+        const kind = (job.input as { kind: string }).kind;
+        if (kind === 'rate')
+          throw new ProviderError({
+            category: 'rate_limited',
+            provider: 'p',
+            message: 'slow down',
+            retryAfterMs: 5_000,
+          });
+        if (kind === 'final')
+          throw Object.assign(
+            new ProviderError({ category: 'invalid_input', provider: 'p', message: 'bad audio' }),
+            {
+              attempts: [{ provider: 'p', status: 'failed' }],
+            },
+          );
+        throw new TypeError('boom in the handler');
+      },
+      failureResult: (err) =>
+        err instanceof ProviderError && 'attempts' in err ? { attempts: err.attempts } : undefined,
+    });
+    const rate = await addJob(db, { task_type: 'noop', input: { kind: 'rate' } });
+    const final = await addJob(db, { task_type: 'noop', input: { kind: 'final' } });
+    const crash = await addJob(db, { task_type: 'noop', input: { kind: 'crash' } });
+    const r = await start([handler]);
+    await waitFor(
+      () => r.status().counters.claimed >= 3 && r.status().in_flight.length === 0,
+      'three outcomes',
+    );
+
+    const rr = await jobRow(db, rate.id);
+    expect(rr).toMatchObject({ status: 'pending', error_category: 'rate_limited', attempts: 1 });
+    expect(+rr.run_after - +rr.updated_at).toBeGreaterThanOrEqual(4_900);
+    const fr = await jobRow(db, final.id);
+    expect(fr).toMatchObject({
+      status: 'failed',
+      error_category: 'invalid_input',
+      error_message: 'bad audio',
+    });
+    expect(fr.result).toEqual({ attempts: [{ provider: 'p', status: 'failed' }] });
+    const cr = await jobRow(db, crash.id);
+    expect(cr).toMatchObject({ status: 'pending', error_category: 'internal' });
+    expect(cr.error_message).toMatch(/boom in the handler/);
+    expect(r.status().counters.failed).toEqual({ rate_limited: 1, invalid_input: 1, internal: 1 });
+  });
+
+  it('opens the circuit after consecutive provider failures, stops claiming, probes after the cool-down', async () => {
+    let down = true;
+    const handler = noop('flaky', {
+      provider: 'flaky-provider',
+      run: async () => {
+        if (down)
+          throw new ProviderError({ category: 'provider_unavailable', provider: 'x', message: 'refused' });
+        return { ok: true };
+      },
+    });
+    const jobs = [];
+    for (let i = 0; i < 4; i++) jobs.push(await addJob(db, { task_type: 'noop', max_attempts: 1 }));
+    const r = await start([handler], { claimLimit: 1, circuit: { threshold: 2, cooldownMs: 500 } });
+    await waitFor(() => r.status().circuits['flaky-provider']?.state === 'open', 'the circuit to open');
+    down = false;
+    await new Promise((res) => setTimeout(res, 250)); // well inside the cool-down
+    expect(await countByStatus(db)).toEqual({ failed: 2, pending: 2 });
+    for (const j of jobs.slice(2)) await waitForStatus(db, j.id, 'completed', 3_000);
+    expect(r.status().circuits['flaky-provider']).toMatchObject({ state: 'closed', opens: 1 });
+  });
+
+  it('drain lets jobs finish within the grace period', async () => {
+    const r = await start([
+      noop('slow', { run: async () => (await new Promise((res) => setTimeout(res, 200)), { done: true }) }),
+    ]);
+    for (let i = 0; i < 3; i++) await addJob(db, { task_type: 'noop' });
+    await waitFor(() => r.inFlight === 3, 'three jobs in flight');
+    expect(await r.drain(2_000)).toEqual({ finished: 3, released: 0 });
+    expect(await countByStatus(db)).toEqual({ completed: 3 });
+  });
+
+  it('drain releases what cannot finish: back to pending, attempt refunded, nothing recorded', async () => {
+    const r = await start([
+      noop('stuck', {
+        run: (_job, { signal }) =>
+          new Promise((_, reject) =>
+            signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+          ),
+      }),
+    ]);
+    const a = await addJob(db, { task_type: 'noop' });
+    const b = await addJob(db, { task_type: 'noop' });
+    await waitFor(() => r.inFlight === 2, 'two jobs in flight');
+    const t0 = Date.now();
+    expect(await r.drain(200)).toEqual({ finished: 0, released: 2 });
+    expect(Date.now() - t0).toBeLessThan(1_500);
+    for (const j of [a, b]) {
+      expect(await jobRow(db, j.id)).toMatchObject({
+        status: 'pending',
+        attempts: 0,
+        lease_expires_at: null,
+        error_category: null,
+      });
+    }
+    expect(r.status().counters).toMatchObject({ released: 2, failed: {} });
+  });
+
+  it('turns a result PostgreSQL cannot store into an invalid_output failure, not a stuck batch', async () => {
+    const r = await start([
+      noop('nul', {
+        run: async (job) => ((job.input as { bad?: boolean }).bad ? { text: 'a\u0000b' } : { text: 'fine' }),
+      }),
+    ]);
+    const bad = await addJob(db, { task_type: 'noop', input: { bad: true }, max_attempts: 1 });
+    const good = await addJob(db, { task_type: 'noop', input: {} });
+    await waitForStatus(db, good.id, 'completed');
+    const row = await waitForStatus(db, bad.id, 'failed');
+    expect(row.error_category).toBe('invalid_output');
+    expect(r.status().counters.completed).toBe(1);
+  });
+});
