@@ -12,7 +12,6 @@ import * as esbuild from 'esbuild';
 import type { FunctionDef } from '../lib/http/define.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dist = path.join(root, 'dist');
 
 /**
  * Per-bundle budget (minified, uncompressed). The floor is hono (~25 KB) + the Neon
@@ -57,7 +56,7 @@ export interface BundleReport {
   gzip: number;
 }
 
-async function buildFunction(file: string): Promise<BundleReport> {
+async function buildFunction(file: string, dist: string): Promise<BundleReport> {
   const def = (await import(file)).default as FunctionDef;
   const outfile = path.join(dist, 'functions', `${def.name}.mjs`);
   const result = await esbuild.build({
@@ -80,17 +79,16 @@ async function buildFunction(file: string): Promise<BundleReport> {
   });
   const bad = Object.keys(result.metafile.inputs).filter((i) => FORBIDDEN.some((re) => re.test(i)));
   if (bad.length) throw new Error(`${def.name}: edge bundle pulls in Node-only modules: ${bad.join(', ')}`);
-  const out = result.metafile.outputs[path.relative(root, outfile)];
-  const bytes = out?.bytes ?? 0;
+  const bytes = Object.values(result.metafile.outputs)[0]?.bytes ?? 0;
   if (bytes > BUNDLE_BUDGET_BYTES)
     throw new Error(`${def.name}: ${bytes} bytes exceeds the ${BUNDLE_BUDGET_BYTES}-byte budget`);
   const { gzipSync } = await import('node:zlib');
   const { readFile } = await import('node:fs/promises');
   const gzip = gzipSync(await readFile(outfile)).byteLength;
-  return { name: def.name, file: path.relative(root, outfile), bytes, gzip };
+  return { name: def.name, file: outfile, bytes, gzip };
 }
 
-async function buildNode(): Promise<void> {
+async function buildNode(dist: string): Promise<void> {
   await esbuild.build({
     entryPoints: Object.fromEntries(Object.entries(NODE_ENTRIES).map(([k, v]) => [k, path.join(root, v)])),
     bundle: true,
@@ -105,12 +103,15 @@ async function buildNode(): Promise<void> {
   await cp(path.join(root, 'migrations'), path.join(dist, 'migrations'), { recursive: true });
 }
 
-export async function build(): Promise<BundleReport[]> {
+/** Builds into `dist` (default ./dist); tests pass a temporary directory. */
+export async function build(
+  dist = path.join(root, 'dist'),
+  opts: { node?: boolean } = {},
+): Promise<BundleReport[]> {
   await rm(dist, { recursive: true, force: true });
   await mkdir(path.join(dist, 'functions'), { recursive: true });
-  const reports: BundleReport[] = [];
-  for (const f of await functionFiles()) reports.push(await buildFunction(f));
-  await buildNode();
+  const reports = await Promise.all((await functionFiles()).map((f) => buildFunction(f, dist)));
+  if (opts.node ?? true) await buildNode(dist);
   await writeFile(path.join(dist, 'functions', 'sizes.json'), `${JSON.stringify(reports, null, 2)}\n`);
   return reports;
 }
