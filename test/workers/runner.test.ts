@@ -225,7 +225,12 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
 
   it('drain lets jobs finish within the grace period', async () => {
     const r = await start([
-      noop('slow', { run: async () => (await new Promise((res) => setTimeout(res, 200)), { done: true }) }),
+      noop('slow', {
+        run: async () => {
+          await new Promise((res) => setTimeout(res, 200));
+          return { done: true };
+        },
+      }),
     ]);
     for (let i = 0; i < 3; i++) await addJob(db, { task_type: 'noop' });
     await waitFor(() => r.inFlight === 3, 'three jobs in flight');
