@@ -4,23 +4,30 @@
 import pino from 'pino';
 import type { Logger } from './port.ts';
 
-export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
-  return pino({
-    level,
-    base: { service: 'ai-service', ...base },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: {
-      paths: [
-        'authorization',
-        'headers.authorization',
-        '*.authorization',
-        'apiKey',
-        '*.apiKey',
-        'token',
-        '*.token',
-      ],
-      censor: '[redacted]',
+export function createLogger(
+  level: string,
+  base: Record<string, unknown> = {},
+  destination?: pino.DestinationStream,
+): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'ai-service', ...base },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: [
+          'authorization',
+          'headers.authorization',
+          '*.authorization',
+          'apiKey',
+          '*.apiKey',
+          'token',
+          '*.token',
+        ],
+        censor: '[redacted]',
+      },
+      formatters: { level: (label) => ({ level: label }) },
     },
-    formatters: { level: (label) => ({ level: label }) },
-  }) as unknown as Logger;
+    destination,
+  ) as unknown as Logger;
 }
