@@ -113,7 +113,8 @@ export interface RunnerStatus {
   poll_interval_ms: number;
   lease_ms: number;
   heartbeat_interval_ms: number;
-  db: { reachable: boolean; last_ok_at: string | null; last_error: ErrorNote | null };
+  /** reachable: null until the first database call has answered or failed. */
+  db: { reachable: boolean | null; last_ok_at: string | null; last_error: ErrorNote | null };
   listen: { state: ListenerState; reconnects: number };
   in_flight: InFlightJob[];
   counters: RunnerCounters;
@@ -165,7 +166,7 @@ export class Runner {
     released: 0,
     write_gave_up: 0,
   };
-  private dbReachable = true;
+  private dbReachable: boolean | null = null;
   private dbDownSince: number | null = null;
   private dbLastOkAt: number | null = null;
   private dbLastError: ErrorNote | null = null;
@@ -593,12 +594,18 @@ export class Runner {
 
   private dbOk(): void {
     this.dbLastOkAt = Date.now();
-    if (this.dbReachable) return;
+    const was = this.dbReachable;
     this.dbReachable = true;
+    if (was !== false) return;
     const down = this.dbDownSince === null ? null : Date.now() - this.dbDownSince;
     this.dbDownSince = null;
     this.log.info({ down_ms: down }, 'database reachable again');
     this.listener.nudge();
+  }
+
+  /** Records a failed database call made on the worker's behalf outside the runner (migrations). */
+  reportDbError(err: unknown, source: string): void {
+    this.dbError(err, source);
   }
 
   private dbError(err: unknown, source: string): void {
@@ -608,7 +615,7 @@ export class Runner {
       this.log.error({ source, err: note.message }, 'database statement failed');
       return;
     }
-    if (this.dbReachable) {
+    if (this.dbReachable !== false) {
       this.dbReachable = false;
       this.dbDownSince = Date.now();
       this.log.error({ source, err: note.message }, 'database unreachable; backing off and retrying');
