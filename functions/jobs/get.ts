@@ -22,7 +22,9 @@ export default defineFunction({
   async handler(c) {
     const id = jobId(c);
     const { wait = 0 } = parseQuery(c, query);
-    const job = await waitForTerminal(c.var.deps, id, wait, c.req.raw.signal);
+    const { stopping } = c.var.deps;
+    const signal = stopping ? AbortSignal.any([c.req.raw.signal, stopping]) : c.req.raw.signal;
+    const job = await waitForTerminal(c.var.deps, id, wait, signal);
     if (!job) throw new AppError('not_found', `job ${id} not found`);
     return c.json(jobJson(job));
   },

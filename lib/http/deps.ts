@@ -51,4 +51,6 @@ export interface Deps {
   fetch: typeof fetch;
   probeProviders?: () => Promise<ProviderStatus[]>;
   waitForJob?: JobWaiter;
+  /** Aborted when the process starts shutting down: long-polls answer at once. */
+  stopping?: AbortSignal;
 }

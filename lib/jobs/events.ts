@@ -2,7 +2,7 @@
 // fanned out to the waiters of each job id. Opened lazily on the first wait; if LISTEN
 // fails (database down) waits simply time out and readers fall back to re-reading.
 import { type Db, FINISHED_CHANNEL } from '../db/port.ts';
-import type { JobWaiter } from '../http/deps.ts';
+import { type JobWaiter, systemClock } from '../http/deps.ts';
 
 export interface JobEvents {
   wait: JobWaiter;
@@ -30,7 +30,9 @@ export function createJobEvents(db: Db): JobEvents | undefined {
   };
 
   const wait: JobWaiter = async (id, ms, signal) => {
-    if (closed) return { woken: Promise.resolve() };
+    // After close nothing will notify: wait out the time (or the abort) rather than
+    // returning at once and letting a caller's loop spin.
+    if (closed) return { woken: systemClock.sleep(ms, signal) };
     let wake!: () => void;
     const done = new Promise<void>((resolve) => {
       wake = resolve;

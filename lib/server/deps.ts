@@ -10,10 +10,13 @@ import type { Logger, Metrics } from '../telemetry/port.ts';
 
 export interface NodeDeps extends Deps {
   events?: JobEvents;
+  /** Aborts `stopping`: call first on shutdown. */
+  stop(): void;
 }
 
 export function nodeDeps(config: Config, db: Db, log: Logger, metrics: Metrics): NodeDeps {
   const events = createJobEvents(db);
+  const stopping = new AbortController();
   return {
     db,
     config,
@@ -24,5 +27,7 @@ export function nodeDeps(config: Config, db: Db, log: Logger, metrics: Metrics):
     probeProviders: () => probeProviders(config),
     waitForJob: events?.wait,
     events,
+    stopping: stopping.signal,
+    stop: () => stopping.abort(),
   };
 }

@@ -51,6 +51,7 @@ export async function startApi(
     fetch: app.fetch,
     async close() {
       // Wake long-polls first so they answer now instead of holding shutdown open.
+      deps.stop();
       await deps.events?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
