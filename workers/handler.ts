@@ -39,7 +39,3 @@ export type HandlerEntry = Handler | DisabledHandler;
 export const isDisabled = (h: HandlerEntry): h is DisabledHandler => 'reason' in h && !('run' in h);
 
 export const providerOf = (h: Handler): string => h.provider ?? h.name;
-
-export const serves = (h: Pick<Handler, 'taskTypes' | 'modelProfiles'>, job: JobRow): boolean =>
-  h.taskTypes.includes(job.task_type) &&
-  (h.modelProfiles.length === 0 || h.modelProfiles.includes(job.model_profile));

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Db, JOBS_CHANNEL } from '../lib/db/port.ts';
 import type { Logger } from '../lib/telemetry/port.ts';
-import { Backoff, describeError } from './retry.ts';
+import { Backoff, describeError, sleep } from './retry.ts';
 
 /** Payload prefix of liveness pings; no task type can start with it (task types are [A-Za-z0-9]…). */
 export const PING_PREFIX = '~ping:';
@@ -51,9 +51,10 @@ export class JobsListener {
     return { state: this.state, reconnects: this.reconnects };
   }
 
-  async start(): Promise<void> {
+  /** Starts connecting in the background: claiming must not wait for LISTEN (polling covers it). */
+  start(): void {
     if (this.state === 'unsupported') return;
-    await this.connect();
+    void this.connect();
     if (this.opts.pingIntervalMs > 0) {
       this.pingTimer = setInterval(() => void this.ping(), this.opts.pingIntervalMs);
     }
@@ -83,7 +84,9 @@ export class JobsListener {
     this.state = 'stopped';
     for (const t of [this.retryTimer, this.suspectTimer, this.pingDeadline]) clearTimeout(t);
     clearInterval(this.pingTimer);
-    await this.connecting;
+    // A connect to a black-holed server can hang for minutes; shutdown must not. If it
+    // completes later, reconnect() sees `stopped` and closes it.
+    await Promise.race([this.connecting, sleep(1_000)]);
     const old = this.unlisten;
     this.unlisten = undefined;
     await old?.().catch(() => {});

@@ -203,13 +203,13 @@ export class Runner {
     });
   }
 
-  /** Starts claiming. Resolves once the first LISTEN attempt is done (it never throws). */
+  /** Starts claiming (LISTEN connects in the background). Never throws. */
   async start(): Promise<void> {
     if (this.startedAt !== null) return;
     this.startedAt = Date.now();
     // Ticks at half the cadence so each job is beaten between lease/3 and lease/2 after the last.
     this.beatTimer = setInterval(() => this.beatDue(), Math.max(25, this.heartbeatEveryMs / 2));
-    await this.listener.start();
+    this.listener.start();
     this.wake();
   }
 

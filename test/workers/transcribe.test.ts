@@ -55,8 +55,8 @@ describe('transcription worker', () => {
     AUDIO_LLM_API_KEY: SHARED_KEY,
     AUDIO_LLM_PROMPT: PROMPT,
     AUDIO_LLM_MAX_TOKENS: '1024',
-    AUDIO_LLM_TIMEOUT: '500ms',
-    WHISPERX_TIMEOUT: '500ms',
+    AUDIO_LLM_TIMEOUT: '1500ms',
+    WHISPERX_TIMEOUT: '1500ms',
     ...over,
   });
   const start = async (over: Record<string, string> = {}) => {
