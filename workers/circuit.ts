@@ -68,14 +68,19 @@ export class Circuit {
     this.cooldown = opts.cooldownMs;
   }
 
+  /** An open circuit becomes half-open when its cool-down has passed (checked lazily, no timer). */
+  private refresh(): void {
+    if (this.state === 'open' && this.now() >= (this.retryAt ?? 0)) this.state = 'half_open';
+  }
+
   get current(): CircuitState {
-    this.allowance();
+    this.refresh();
     return this.state;
   }
 
   /** How many jobs may be claimed for this provider now: Infinity, 1 (a probe) or 0. */
   allowance(): number {
-    if (this.state === 'open' && this.now() >= (this.retryAt ?? 0)) this.state = 'half_open';
+    this.refresh();
     if (this.state === 'closed') return Number.POSITIVE_INFINITY;
     if (this.state === 'half_open') return this.probing ? 0 : 1;
     return 0;
@@ -87,11 +92,13 @@ export class Circuit {
   }
 
   onClaimed(count: number): void {
+    this.refresh();
     if (this.state === 'half_open' && count > 0) this.probing = true;
   }
 
   /** Records a finished job; returns true when this call opened the circuit. */
   record(outcome: CircuitOutcome): boolean {
+    this.refresh();
     if (outcome === 'success') {
       this.state = 'closed';
       this.failures = 0;
@@ -124,7 +131,7 @@ export class Circuit {
   }
 
   snapshot(): CircuitSnapshot {
-    this.allowance(); // so an elapsed cool-down reads as half_open
+    this.refresh();
     const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
     return {
       state: this.state,
