@@ -6,7 +6,7 @@
 //              cool-down ending, the end of a claim-error backoff.
 //   claims     up to claimLimit − running, one query per group of handlers (claim-plan.ts);
 //              handlers whose provider circuit is open are skipped.
-//   heartbeats every lease/3 for each job in flight; lease_lost / not_found aborts the
+//   heartbeats every lease/3 (≤ 30 s) for each job in flight; lease_lost / not_found aborts the
 //              job's AbortController and nothing is written for it.
 //   outcomes   results go through the CompletionBatcher (group commit, completeMany);
 //              failures through failJob with the ProviderError's category and Retry-After.
@@ -56,6 +56,9 @@ export interface RunnerOptions {
   /** Self-NOTIFY check of the LISTEN session (default 30 s; 0 disables). */
   listenPingMs?: number;
 }
+
+/** Longest gap between heartbeats whatever the lease (see the constructor). */
+const MAX_HEARTBEAT_MS = 30_000;
 
 /** After the grace period, how long aborted jobs' releases and queued writes may still take. */
 const WRITE_WINDOW_MS = 3_000;
@@ -188,7 +191,10 @@ export class Runner {
       if (!this.circuits.has(p)) this.circuits.set(p, new Circuit(p, circuit));
     }
     // Three beats per lease: a job survives two lost heartbeats (a blip) before it can expire.
-    this.heartbeatEveryMs = Math.max(50, Math.floor(opts.leaseMs / 3));
+    // Capped at 30 s because the heartbeat is also how a cancel or retry reaches a running
+    // job: with the default 15 min lease, lease/3 alone would leave a cancelled LLM call
+    // running for minutes. One UPDATE per job in flight per 30 s is negligible.
+    this.heartbeatEveryMs = Math.max(50, Math.min(MAX_HEARTBEAT_MS, Math.floor(opts.leaseMs / 3)));
     this.completions = new CompletionBatcher(this.db, {
       maxBatch: opts.completeBatchMax ?? 500,
       delayMs: opts.completeDelayMs ?? 2,

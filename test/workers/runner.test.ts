@@ -3,7 +3,7 @@
 // wake-ups, claim filtering, lost leases, failure mapping, the circuit breaker, drain.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../lib/db/port.ts';
-import { retryJob } from '../../lib/jobs/admin.ts';
+import { cancelByFilter, retryJob } from '../../lib/jobs/admin.ts';
 import type { JobRow } from '../../lib/jobs/row.ts';
 import { ProviderError } from '../../lib/providers/errors.ts';
 import type { Handler } from '../../workers/handler.ts';
@@ -152,6 +152,35 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
     expect(done.lease_token).not.toBe(running.lease_token);
     expect(r.status().counters.lease_lost).toBe(1);
     expect(r.status().counters.completed).toBe(1);
+  });
+
+  it('aborts a job cancelled by the caller mid-run; the cancellation stands', async () => {
+    let aborted = false;
+    const r = await start(
+      [
+        noop('waits', {
+          run: (_job, { signal }) =>
+            new Promise((_, reject) =>
+              signal.addEventListener(
+                'abort',
+                () => {
+                  aborted = true;
+                  reject(signal.reason);
+                },
+                { once: true },
+              ),
+            ),
+        }),
+      ],
+      { leaseMs: 600 },
+    );
+    const job = await addJob(db, { task_type: 'noop' });
+    await waitForStatus(db, job.id, 'running');
+    expect((await cancelByFilter(db, { ids: [job.id] })).count).toBe(1);
+    await waitFor(() => aborted, 'the abort', 2_000);
+    await waitFor(() => r.status().in_flight.length === 0, 'the job to leave');
+    expect(await jobRow(db, job.id)).toMatchObject({ status: 'cancelled', error_category: 'cancelled' });
+    expect(r.status().counters).toMatchObject({ lease_lost: 1, failed: {}, completed: 0 });
   });
 
   it('maps handler errors to failJob: category, Retry-After, internal for crashes, failure results', async () => {
