@@ -54,10 +54,6 @@ export class CompletionBatcher {
     this.delayMs = opts.delayMs ?? 2;
   }
 
-  get pending(): number {
-    return this.queue.length;
-  }
-
   /** Queues one completion; resolves once it is written (or known lost / unwritable). */
   complete(ref: LeaseRef, result: Record<string, unknown>, giveUpAt: number): Promise<CompletionOutcome> {
     return new Promise((resolve) => {

@@ -709,10 +709,6 @@ export class Runner {
     return this.running;
   }
 
-  get isDraining(): boolean {
-    return this.draining;
-  }
-
   status(): RunnerStatus {
     const now = Date.now();
     return {
