@@ -19,6 +19,8 @@ export function openPg(url: string, opts: PgOptions = {}): Db {
     max: opts.max ?? 10,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
+    // TCP keepalive so a black-holed server (network partition) is noticed, not waited on.
+    keepAlive: true,
     application_name: opts.applicationName ?? 'ai-service',
   });
   // Without a listener an idle client's error (server restart) would crash the process.
@@ -65,13 +67,23 @@ export function openPg(url: string, opts: PgOptions = {}): Db {
     },
     async listen(channel, onNotify) {
       // A dedicated client: LISTEN is per session, and a pooled client would lose it.
-      const client = new pg.Client({ connectionString: url, application_name: 'ai-service-listen' });
+      const client = new pg.Client({
+        connectionString: url,
+        application_name: 'ai-service-listen',
+        connectionTimeoutMillis: 10_000,
+        keepAlive: true,
+      });
       client.on('error', (err) => opts.onError?.(err));
-      await client.connect();
       client.on('notification', (n) => {
         if (n.channel === channel) onNotify(n.payload ?? '');
       });
-      await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      try {
+        await client.connect();
+        await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      } catch (err) {
+        await client.end().catch(() => {});
+        throw err;
+      }
       return async () => {
         await client.end().catch(() => {});
       };
