@@ -1,0 +1,433 @@
+// Queue burn-down: N pending jobs (≈200-byte input), a no-op handler, jobs/s from the
+// first job in a worker's hands to the last completion being durable. Five systems, each
+// on a fresh database per run, runs interleaved so drift on this shared machine hits all
+// of them alike; ratios are between medians of the same invocation.
+//
+//   runner  our Runner (workers/runner.ts) with an in-process no-op handler, LISTEN/NOTIFY on
+//   http    our HTTP API (Node adapter, own process) driven by external claim/complete loops
+//   pg-boss / graphile-worker at their best settings (lib/peers.ts)
+//   raw     plain pg loops: CTE UPDATE … FOR UPDATE SKIP LOCKED claims + batched completes
+//   repo-loops  the raw loops' shape through our repository (claimJobs + completeMany): splits
+//               the runner's gap to the raw limit into statement cost and orchestration
+import pg from 'pg';
+import { Pool } from 'undici';
+import { claimJobs } from '../lib/jobs/claim.ts';
+import { completeMany } from '../lib/jobs/lease.ts';
+import type { Handler } from '../workers/handler.ts';
+import { Runner } from '../workers/runner.ts';
+import { enqueueOurs } from './enqueue.ts';
+import { startServer } from './lib/child.ts';
+import { countingDb, describeProfile } from './lib/counting.ts';
+import { describeCpu, startCpu } from './lib/cpu.ts';
+import { ADMIN_URL, createDatabase, createMigrated } from './lib/db.ts';
+import { INPUT_BYTES, TASK_TYPE } from './lib/jobs.ts';
+import {
+  analyze,
+  bossRemaining,
+  enqueueBoss,
+  enqueueGraphile,
+  GRAPHILE_RUN,
+  graphileRemaining,
+  graphileUtils,
+  PGBOSS_WORK,
+  startBoss,
+  startGraphile,
+} from './lib/peers.ts';
+import { type Row, row, type ScenarioResult } from './lib/report.ts';
+import { midMedian, sleep, until } from './lib/stats.ts';
+
+export const SYSTEMS = ['runner', 'http', 'pg-boss', 'graphile-worker', 'raw', 'repo-loops'] as const;
+export type System = (typeof SYSTEMS)[number];
+
+/** Best settings found on this machine (see docs/BENCHMARKS.md, "settings"). */
+export const RUNNER_SETTINGS = {
+  claimLimit: 1000,
+  completeBatchMax: 500,
+  completeDelayMs: 2,
+  poolMax: 10,
+  /** Runner instances in the one process, sharing the pool (1 = the product as shipped). */
+  instances: 1,
+};
+export const HTTP_SETTINGS = { loops: 4, claimLimit: 100, connections: 16 };
+export const RAW_SETTINGS = { loops: 4, claimLimit: 500 };
+/** The raw loops' shape, but through our repository functions (claimJobs + completeMany). */
+export const REPO_SETTINGS = { loops: 4, claimLimit: 500 };
+
+const TOKEN = 'bench-token-0123456789';
+
+export interface BurnResult {
+  ms: number;
+  /** Profile or check text for the report. */
+  note?: string;
+}
+
+// ---- our runner -------------------------------------------------------------------
+
+export async function burnRunner(n: number, settings = RUNNER_SETTINGS): Promise<BurnResult> {
+  const b = await createMigrated('burn_runner', settings.poolMax);
+  try {
+    await enqueueOurs(b.db, n);
+    await analyze(b.url, 'ai_jobs');
+    const { db, profile } = countingDb(b.db);
+    let t0 = 0;
+    let seen = 0;
+    const noop: Handler = {
+      name: 'bench-noop',
+      taskTypes: [TASK_TYPE],
+      modelProfiles: [],
+      async run() {
+        if (seen++ === 0) t0 = performance.now();
+        return {};
+      },
+    };
+    const runners = Array.from(
+      { length: settings.instances },
+      (_, i) =>
+        new Runner({
+          db,
+          workerId: `bench-runner-${i}`,
+          handlers: [noop],
+          claimLimit: settings.claimLimit,
+          pollIntervalMs: 2_000,
+          leaseMs: 15 * 60_000,
+          completeBatchMax: settings.completeBatchMax,
+          completeDelayMs: settings.completeDelayMs,
+        }),
+    );
+    const cpu = await startCpu(ADMIN_URL, b.name);
+    await Promise.all(runners.map((r) => r.start()));
+    const written = () => (profile.get('completeMany')?.rows ?? 0) + (profile.get('completeJob')?.rows ?? 0);
+    await until(() => written() >= n, `runner burn-down of ${n}`, 600_000, 1);
+    const ms = performance.now() - t0;
+    const use = await cpu.stop();
+    await Promise.all(runners.map((r) => r.drain(1_000)));
+    const check = await b.db.query<{ done: number; span_ms: number }>(
+      `SELECT count(*) FILTER (WHERE status = 'completed')::int AS done,
+              (extract(epoch FROM max(finished_at) - min(started_at)) * 1000)::float8 AS span_ms FROM ai_jobs`,
+    );
+    const c = check.rows[0]!;
+    if (c.done !== n) throw new Error(`runner: ${c.done} of ${n} jobs completed`);
+    return {
+      ms,
+      note: `DB span ${c.span_ms.toFixed(0)} ms; ${describeCpu(use, n)}; ${describeProfile(profile, n)}`,
+    };
+  } finally {
+    await b.drop();
+  }
+}
+
+// ---- our HTTP API, external worker loops ------------------------------------------
+
+export async function burnHttp(n: number, settings = HTTP_SETTINGS): Promise<BurnResult> {
+  const b = await createMigrated('burn_http', 4);
+  const api = await startServer('api.ts', {
+    DATABASE_URL: b.url,
+    AI_SERVICE_TOKEN: TOKEN,
+    MIGRATE_ON_START: 'false',
+  });
+  const pool = new Pool(`http://127.0.0.1:${api.port}`, { connections: settings.connections });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
+  try {
+    await enqueueOurs(b.db, n);
+    await analyze(b.url, 'ai_jobs');
+    let t0 = 0;
+    let requests = 0;
+    let claims = 0;
+    const post = async (path: string, body: unknown) => {
+      requests++;
+      const r = await pool.request({ path, method: 'POST', headers, body: JSON.stringify(body) });
+      const json = (await r.body.json()) as any;
+      if (r.statusCode !== 200) throw new Error(`${path}: ${r.statusCode} ${JSON.stringify(json)}`);
+      return json;
+    };
+    const loop = async (w: number) => {
+      const worker_id = `bench-http-${w}`;
+      for (;;) {
+        claims++;
+        const { jobs } = (await post('/api/v1/jobs/claim', {
+          worker_id,
+          limit: settings.claimLimit,
+          task_types: [TASK_TYPE],
+        })) as { jobs: { id: string; lease_token: string }[] };
+        if (jobs.length === 0) return;
+        if (t0 === 0) t0 = performance.now();
+        await Promise.all(
+          jobs.map((j) =>
+            post(`/api/v1/jobs/${j.id}/complete`, { worker_id, lease_token: j.lease_token, result: {} }),
+          ),
+        );
+      }
+    };
+    const cpu = await startCpu(ADMIN_URL, b.name, api.proc.pid);
+    await Promise.all(Array.from({ length: settings.loops }, (_, w) => loop(w)));
+    const ms = performance.now() - t0;
+    const use = await cpu.stop();
+    const done = await b.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ai_jobs WHERE status = 'completed'`,
+    );
+    if (done.rows[0]!.n !== n) throw new Error(`http: ${done.rows[0]!.n} of ${n} jobs completed`);
+    return {
+      ms,
+      note: `${describeCpu(use, n)}; ${requests} HTTP requests (${(requests / n).toFixed(3)}/job: one claim per ${settings.claimLimit} + one complete per job), ${claims} claims`,
+    };
+  } finally {
+    await pool.close();
+    await api.stop();
+    await b.drop();
+  }
+}
+
+// ---- pg-boss ------------------------------------------------------------------------
+
+export async function burnPgBoss(n: number, work: object = PGBOSS_WORK): Promise<BurnResult> {
+  const b = await createDatabase('burn_pgboss');
+  const boss = await startBoss(b.url);
+  const probe = new pg.Client({ connectionString: b.url });
+  await probe.connect();
+  try {
+    await enqueueBoss(boss, n);
+    await analyze(b.url);
+    let t0 = 0;
+    let seen = 0;
+    const cpu = await startCpu(ADMIN_URL, b.name);
+    await boss.work(TASK_QUEUE, { ...work }, async (jobs) => {
+      if (seen === 0) t0 = performance.now();
+      seen += jobs.length;
+    });
+    await until(() => seen >= n, `pg-boss handlers for ${n}`, 600_000, 1);
+    await until(async () => (await bossRemaining(probe)) === 0, 'pg-boss completions', 600_000, 2);
+    const ms = performance.now() - t0;
+    return { ms, note: describeCpu(await cpu.stop(), n) };
+  } finally {
+    await probe.end();
+    await boss.stop({ graceful: false, close: true }).catch(() => {});
+    await b.drop();
+  }
+}
+
+// ---- graphile-worker ----------------------------------------------------------------
+
+export async function burnGraphile(n: number): Promise<BurnResult> {
+  const b = await createDatabase('burn_graphile');
+  const utils = await graphileUtils(b.url);
+  const probe = new pg.Client({ connectionString: b.url });
+  await probe.connect();
+  try {
+    await enqueueGraphile(utils, n);
+    await analyze(b.url);
+    let t0 = 0;
+    let seen = 0;
+    const cpu = await startCpu(ADMIN_URL, b.name);
+    const runner = await startGraphile(b.url, async () => {
+      if (seen++ === 0) t0 = performance.now();
+    });
+    try {
+      await until(() => seen >= n, `graphile-worker handlers for ${n}`, 600_000, 1);
+      await until(
+        async () => (await graphileRemaining(probe)) === 0,
+        'graphile-worker completions',
+        600_000,
+        2,
+      );
+      const ms = performance.now() - t0;
+      return { ms, note: describeCpu(await cpu.stop(), n) };
+    } finally {
+      await runner.stop();
+    }
+  } finally {
+    await probe.end();
+    await utils.release();
+    await b.drop();
+  }
+}
+
+// ---- the raw limit --------------------------------------------------------------------
+
+const RAW_CLAIM = `
+WITH next AS (
+  SELECT id FROM ai_jobs
+  WHERE status = 'pending' AND run_after <= now()
+  ORDER BY priority DESC, run_after, id
+  LIMIT $1
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE ai_jobs AS j
+SET status = 'running', worker_id = $2, lease_token = gen_random_uuid(), attempts = j.attempts + 1,
+    lease_expires_at = now() + interval '15 minutes', started_at = now(), updated_at = now()
+FROM next WHERE j.id = next.id
+RETURNING j.id, j.input`;
+
+const RAW_COMPLETE = `
+UPDATE ai_jobs SET status = 'completed', lease_expires_at = NULL, finished_at = now(), updated_at = now(),
+       result = '{}'::jsonb
+WHERE id = ANY($1::uuid[]) AND status = 'running'`;
+
+export async function burnRaw(
+  n: number,
+  settings = RAW_SETTINGS,
+  /** SQL run after the enqueue (schema experiments: which index or trigger costs what). */
+  opts: { alterSql?: string } = {},
+): Promise<BurnResult> {
+  const b = await createMigrated('burn_raw', 2);
+  const clients = Array.from({ length: settings.loops }, () => new pg.Client({ connectionString: b.url }));
+  try {
+    await enqueueOurs(b.db, n);
+    if (opts.alterSql) await b.db.exec(opts.alterSql);
+    await analyze(b.url, 'ai_jobs');
+    await Promise.all(clients.map((c) => c.connect()));
+    let t0 = 0;
+    let done = 0;
+    const cpu = await startCpu(ADMIN_URL, b.name);
+    const loop = async (c: pg.Client, w: number) => {
+      for (;;) {
+        const r = await c.query<{ id: string }>({
+          name: 'raw_claim',
+          text: RAW_CLAIM,
+          values: [settings.claimLimit, `raw-${w}`],
+        });
+        if (r.rows.length === 0) return;
+        if (t0 === 0) t0 = performance.now();
+        const u = await c.query({
+          name: 'raw_complete',
+          text: RAW_COMPLETE,
+          values: [r.rows.map((x) => x.id)],
+        });
+        done += u.rowCount ?? 0;
+      }
+    };
+    await Promise.all(clients.map((c, w) => loop(c, w)));
+    const ms = performance.now() - t0;
+    const use = await cpu.stop();
+    if (done !== n) throw new Error(`raw: ${done} of ${n} jobs completed`);
+    return { ms, note: describeCpu(use, n) };
+  } finally {
+    await Promise.all(clients.map((c) => c.end().catch(() => {})));
+    await b.drop();
+  }
+}
+
+// ---- the raw loops through our repository functions (profile: statement cost vs runner) ----
+
+export async function burnRepoLoops(n: number, settings = REPO_SETTINGS): Promise<BurnResult> {
+  const b = await createMigrated('burn_repo', settings.loops);
+  try {
+    await enqueueOurs(b.db, n);
+    await analyze(b.url, 'ai_jobs');
+    let t0 = 0;
+    let done = 0;
+    const cpu = await startCpu(ADMIN_URL, b.name);
+    const loop = async (w: number) => {
+      const workerId = `repo-${w}`;
+      for (;;) {
+        const jobs = await claimJobs(b.db, {
+          workerId,
+          limit: settings.claimLimit,
+          leaseMs: 15 * 60_000,
+          taskTypes: [TASK_TYPE],
+        });
+        if (jobs.length === 0) return;
+        if (t0 === 0) t0 = performance.now();
+        const ok = await completeMany(
+          b.db,
+          jobs.map((j) => ({ id: j.id, workerId, leaseToken: j.lease_token!, result: {} })),
+        );
+        done += ok.size;
+      }
+    };
+    await Promise.all(Array.from({ length: settings.loops }, (_, w) => loop(w)));
+    const ms = performance.now() - t0;
+    const use = await cpu.stop();
+    if (done !== n) throw new Error(`repo-loops: ${done} of ${n} jobs completed`);
+    return { ms, note: describeCpu(use, n) };
+  } finally {
+    await b.drop();
+  }
+}
+
+const TASK_QUEUE = TASK_TYPE;
+
+export const BURNERS: Record<System, (n: number) => Promise<BurnResult>> = {
+  runner: (n) => burnRunner(n),
+  http: (n) => burnHttp(n),
+  'pg-boss': (n) => burnPgBoss(n),
+  'graphile-worker': burnGraphile,
+  raw: (n) => burnRaw(n),
+  'repo-loops': (n) => burnRepoLoops(n),
+};
+
+// ---- the scenario ------------------------------------------------------------------------
+
+export async function burndown(opts: {
+  sizes: number[];
+  runs: number;
+  systems?: readonly System[];
+  log?: (s: string) => void;
+}): Promise<ScenarioResult> {
+  const log = opts.log ?? (() => {});
+  const systems = opts.systems ?? SYSTEMS;
+  const rows: Row[] = [];
+  const notes: string[] = [
+    `Input ${INPUT_BYTES} bytes of JSON per job. Settings — runner: claimLimit (WORKER_CLAIM_LIMIT) ${RUNNER_SETTINGS.claimLimit}, ` +
+      `completion batches ≤ ${RUNNER_SETTINGS.completeBatchMax} after ≤ ${RUNNER_SETTINGS.completeDelayMs} ms, pool ${RUNNER_SETTINGS.poolMax}; ` +
+      `http: ${HTTP_SETTINGS.loops} loops × claim(limit ${HTTP_SETTINGS.claimLimit}) then one POST …/complete per job, undici Pool ${HTTP_SETTINGS.connections} connections; ` +
+      `pg-boss: ${JSON.stringify(PGBOSS_WORK)}; graphile-worker: ${JSON.stringify(GRAPHILE_RUN)}; ` +
+      `raw: ${RAW_SETTINGS.loops} loops × claim ${RAW_SETTINGS.claimLimit} + one batched UPDATE per claim, prepared statements; ` +
+      `repo-loops: ${REPO_SETTINGS.loops} loops × claimJobs(limit ${REPO_SETTINGS.claimLimit}) + completeMany, pool ${REPO_SETTINGS.loops}.`,
+  ];
+  for (const n of opts.sizes) {
+    const rates = new Map<System, number[]>(systems.map((s) => [s, []]));
+    const lastNote = new Map<System, string>();
+    for (let r = 0; r < opts.runs; r++) {
+      // Rotate the order each run so no system always runs first (warm caches, drift).
+      const order = systems.map((_, i) => systems[(i + r) % systems.length]!);
+      for (const s of order) {
+        const res = await BURNERS[s](n);
+        const rate = n / (res.ms / 1000);
+        rates.get(s)!.push(rate);
+        if (res.note) lastNote.set(s, res.note);
+        log(
+          `  burndown n=${n} run ${r + 1}/${opts.runs} ${s}: ${rate.toFixed(0)} jobs/s (${res.ms.toFixed(0)} ms)`,
+        );
+        await sleep(500);
+      }
+    }
+    const med = new Map([...rates].map(([s, xs]) => [s, midMedian(xs)]));
+    const section = `burn-down ${n.toLocaleString('en-US')}`;
+    for (const s of systems) rows.push(row(section, s, med.get(s)!, 'jobs/s', { runs: rates.get(s)! }));
+    const ours = med.get('runner');
+    const ratio = (a: System, b: System) => {
+      const x = med.get(a);
+      const y = med.get(b);
+      return x !== undefined && y !== undefined ? x / y : null;
+    };
+    if (ours !== undefined) {
+      const vsBoss = ratio('runner', 'pg-boss');
+      const vsGraphile = ratio('runner', 'graphile-worker');
+      const vsRaw = ratio('runner', 'raw');
+      if (vsBoss !== null)
+        rows.push(
+          row(section, 'runner / pg-boss', vsBoss, '×', { target: { text: '≥ 2×', ok: vsBoss >= 2 } }),
+        );
+      if (vsGraphile !== null)
+        rows.push(
+          row(section, 'runner / graphile-worker', vsGraphile, '×', {
+            target: { text: '≥ 1×', ok: vsGraphile >= 1 },
+          }),
+        );
+      if (vsRaw !== null)
+        rows.push(
+          row(section, 'runner / raw limit', vsRaw * 100, '%', {
+            target: { text: '≥ 50 %', ok: vsRaw >= 0.5 },
+          }),
+        );
+    }
+    const repoVsRaw = ratio('repo-loops', 'raw');
+    if (repoVsRaw !== null) rows.push(row(section, 'repo-loops / raw limit', repoVsRaw * 100, '%'));
+    const httpVsRaw = ratio('http', 'raw');
+    if (httpVsRaw !== null) rows.push(row(section, 'http / raw limit', httpVsRaw * 100, '%'));
+    const httpVsBoss = ratio('http', 'pg-boss');
+    if (httpVsBoss !== null) rows.push(row(section, 'http / pg-boss', httpVsBoss, '×'));
+    for (const [s, note] of lastNote) notes.push(`burn-down ${n} ${s} (last run): ${note}`);
+  }
+  return { rows, notes };
+}

@@ -1,0 +1,165 @@
+// Cold start of the per-route edge bundles (dist/functions/<name>.mjs from `npm run build`):
+// each bundle's size, and in a fresh `node` process per run the time to import it plus
+// the time to its first response — a real request for its route, the database reached
+// through the Neon driver over a loopback WebSocket→TCP proxy (test/support/ws-proxy.ts),
+// as on an edge platform in front of a self-hosted PostgreSQL. Node 20 has no global
+// WebSocket, so the child installs the `ws` package's before the clock starts, and it
+// touches Node's lazily loaded Web globals (Request, Response, WebCrypto) first too: edge
+// runtimes have all of these built in, so they are not the bundle's cost.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { ALL_FUNCTIONS } from '../functions/index.ts';
+import { createJobs } from '../lib/jobs/create.ts';
+import { startWsProxy } from '../test/support/ws-proxy.ts';
+import { ROOT_DIR } from './lib/child.ts';
+import { createMigrated } from './lib/db.ts';
+import { benchJob } from './lib/jobs.ts';
+import { type Row, row, type ScenarioResult } from './lib/report.ts';
+import { midMedian } from './lib/stats.ts';
+
+const DIST = `${ROOT_DIR}dist/functions/`;
+const TOKEN = 'bench-token-0123456789';
+
+// Runs in the fresh process: `node --input-type=module -e CHILD`.
+const CHILD = `
+import { WebSocket } from 'ws';
+globalThis.WebSocket ??= WebSocket;
+// Node loads its Web globals lazily (undici's Request/Response, WebCrypto) on first use;
+// an edge runtime has them built in, so touch them before the clock starts.
+await new Response(new Request('http://warm/', { method: 'POST', body: '{}' }).body).text();
+await crypto.subtle.digest('SHA-256', new TextEncoder().encode('warm'));
+crypto.randomUUID();
+const spec = JSON.parse(process.env.BENCH_REQUEST);
+const t0 = performance.now();
+const mod = await import(process.env.BENCH_BUNDLE);
+const t1 = performance.now();
+const call = () => mod.default.fetch(new Request('https://edge.example' + spec.path, {
+  method: spec.method,
+  headers: { authorization: 'Bearer ${TOKEN}', 'content-type': 'application/json' },
+  body: spec.body,
+}));
+const res = await call();
+await res.text();
+const t2 = performance.now();
+await (await call()).text();
+const t3 = performance.now();
+process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1, secondMs: t3 - t2, status: res.status }) + '\\n');
+process.exit(0);
+`;
+
+interface ChildResult {
+  importMs: number;
+  firstMs: number;
+  status: number;
+  /** The same request again in the same process: the per-request cost once warm. */
+  secondMs: number;
+  /** Whole process: spawn to exit (Node's own start-up included). */
+  processMs: number;
+}
+
+function runChild(bundle: string, request: object, env: Record<string, string>): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const p = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
+      cwd: ROOT_DIR,
+      env: {
+        ...process.env,
+        ...env,
+        BENCH_BUNDLE: pathToFileURL(bundle).href,
+        BENCH_REQUEST: JSON.stringify(request),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      err += d;
+    });
+    p.on('exit', (code) => {
+      const processMs = performance.now() - t0;
+      try {
+        resolve({
+          ...(JSON.parse(out.trim().split('\n').at(-1)!) as Omit<ChildResult, 'processMs'>),
+          processMs,
+        });
+      } catch {
+        reject(new Error(`${bundle}: exit ${code}: ${err.slice(0, 500)}`));
+      }
+    });
+  });
+}
+
+export async function coldstart(opts: { runs: number; log?: (s: string) => void }): Promise<ScenarioResult> {
+  const log = opts.log ?? (() => {});
+  if (!existsSync(DIST)) {
+    return {
+      rows: [
+        row('cold start', 'per-route bundles', null, 'ms', { note: 'not measured: dist/functions missing' }),
+      ],
+      notes: ['cold start: not measured — dist/functions/ is missing (run `npm run build` first).'],
+    };
+  }
+  const files = (await readdir(DIST)).filter((f) => f.endsWith('.mjs')).sort();
+  const b = await createMigrated('coldstart', 2);
+  const proxy = await startWsProxy('127.0.0.1', Number(new URL(b.url).port || 5432));
+  const [seed] = await createJobs(b.db, [benchJob(1)]);
+  const env = {
+    DATABASE_URL: b.url,
+    NEON_WS_PROXY: proxy.address,
+    NEON_INSECURE: '1',
+    AI_SERVICE_TOKEN: TOKEN,
+    LOG_LEVEL: 'silent',
+  };
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const totals: number[] = [];
+  try {
+    for (const f of files) {
+      const name = f.replace(/\.mjs$/, '');
+      const def = ALL_FUNCTIONS.find((d) => d.name === name);
+      const path = (def?.path ?? '/').replace(':id', seed!.job.id);
+      const request = {
+        method: def?.method ?? 'GET',
+        path,
+        ...(def?.method === 'POST' && { body: JSON.stringify(def.example ?? {}) }),
+      };
+      const file = `${DIST}${f}`;
+      const bytes = (await stat(file)).size;
+      const gzip = gzipSync(await readFile(file)).length;
+      const runs: ChildResult[] = [];
+      for (let r = 0; r < opts.runs; r++) runs.push(await runChild(file, request, env));
+      const imp = midMedian(runs.map((x) => x.importMs));
+      const first = midMedian(runs.map((x) => x.firstMs));
+      const second = midMedian(runs.map((x) => x.secondMs));
+      const total = midMedian(runs.map((x) => x.importMs + x.firstMs));
+      totals.push(total);
+      const statuses = [...new Set(runs.map((x) => x.status))].join(',');
+      log(
+        `  coldstart ${name}: ${(bytes / 1024).toFixed(0)} KB (${(gzip / 1024).toFixed(0)} KB gz), import ${imp.toFixed(1)} ms, ` +
+          `first response ${first.toFixed(1)} ms (HTTP ${statuses}), second ${second.toFixed(1)} ms, process ${midMedian(runs.map((x) => x.processMs)).toFixed(0)} ms`,
+      );
+      rows.push(
+        row('cold start', `${name}: import + first response`, total, 'ms', {
+          runs: runs.map((x) => x.importMs + x.firstMs),
+          note: `${request.method} ${def?.path ?? '?'} → ${statuses}; ${(bytes / 1024).toFixed(0)} KB, ${(gzip / 1024).toFixed(0)} KB gzip; import ${imp.toFixed(1)} ms, first response ${first.toFixed(1)} ms, second (warm) ${second.toFixed(1)} ms`,
+          target: { text: '< 50 ms', ok: total < 50 },
+        }),
+      );
+    }
+  } finally {
+    await proxy.close();
+    await b.drop();
+  }
+  notes.push(
+    `cold start: ${files.length} bundles, ${opts.runs} fresh processes each; the first response includes opening the Neon ` +
+      'WebSocket connection through the local proxy and the route’s query. Worst bundle: ' +
+      `${Math.max(...totals).toFixed(1)} ms.`,
+  );
+  return { rows, notes };
+}

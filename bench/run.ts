@@ -1,0 +1,125 @@
+// npm run bench [-- --full] [--only burndown,http] [--runs N] [--n 20000,100000]
+//
+// Runs the scenarios (each in its own module), prints one table of medians with the runs
+// behind them, ratios and target checks, and saves the results as JSON and Markdown under
+// .bench/ (git-ignored) for docs/BENCHMARKS.md. Every scenario creates and drops its own
+// aisvc_bench_* databases on the local PostgreSQL (BENCH_DATABASE_URL to change it).
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { burndown } from './burndown.ts';
+import { coldstart } from './coldstart.ts';
+import { enqueue } from './enqueue.ts';
+import { explainAt1M } from './explain.ts';
+import { http } from './http.ts';
+import { latency } from './latency.ts';
+import { parseArgs, type ScenarioName } from './lib/args.ts';
+import { ROOT_DIR } from './lib/child.ts';
+import { dropStale, serverInfo } from './lib/db.ts';
+import { markdownTable, printTable, type Row, row, type ScenarioResult } from './lib/report.ts';
+import { scale } from './scale.ts';
+
+// DROP DATABASE … WITH (FORCE) ends the sessions a library may still hold idle on the
+// dropped database; those clients then emit "terminating connection due to administrator
+// command" (57P01) with nobody listening. That is the benchmark cleaning up, not a failure.
+const isTeardownNoise = (e: unknown) =>
+  (e as { code?: string })?.code === '57P01' || /terminating connection due to administrator/.test(String(e));
+process.on('uncaughtException', (e) => {
+  if (isTeardownNoise(e)) return;
+  console.error(e);
+  process.exit(1);
+});
+process.on('unhandledRejection', (e) => {
+  if (isTeardownNoise(e)) return;
+  console.error(e);
+  process.exit(1);
+});
+
+const args = parseArgs(process.argv.slice(2));
+const full = args.full;
+const runs = (short: number, long: number) => args.runs ?? (full ? long : short);
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+const SCENARIO_RUNNERS: Record<ScenarioName, () => Promise<ScenarioResult>> = {
+  enqueue: () => enqueue({ n: args.n?.[0] ?? (full ? 100_000 : 10_000), runs: runs(3, 3), log }),
+  burndown: () => burndown({ sizes: args.n ?? (full ? [20_000, 100_000] : [5_000]), runs: runs(3, 3), log }),
+  latency: () => latency({ samples: full ? 500 : 200, gapMs: 20, runs: runs(3, 3), log }),
+  http: () => http({ durationS: full ? 10 : 3, runs: runs(3, 3), log }),
+  scale: () => scale({ sizes: full ? [100_000, 1_000_000] : [100_000], calls: 50, runs: runs(3, 3), log }),
+  coldstart: () => coldstart({ runs: runs(3, 5), log }),
+  explain: () => explainAt1M({ log }),
+};
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const stale = await dropStale();
+  if (stale.length) log(`dropped ${stale.length} stale benchmark database(s)`);
+  const pg = await serverInfo();
+  const machine = {
+    cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
+    memory_gb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    postgres: pg.version,
+    pg_settings: `shared_buffers=${pg.shared_buffers} work_mem=${pg.work_mem} synchronous_commit=${pg.synchronous_commit} fsync=${pg.fsync}`,
+    loadavg_start: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
+  };
+  log(`aisvc bench (${full ? 'full' : 'short'}): ${args.only.join(', ')}`);
+  log(`machine: ${machine.cpus}, ${machine.memory_gb} GB, Node ${machine.node}; ${machine.postgres}`);
+  log(`load average at start: ${machine.loadavg_start}`);
+
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const timings: Record<string, number> = {};
+  for (const name of args.only) {
+    const t0 = performance.now();
+    log(`\n[${name}]`);
+    try {
+      const res = await SCENARIO_RUNNERS[name]();
+      rows.push(...res.rows);
+      notes.push(...res.notes);
+    } catch (e) {
+      log(`${name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      rows.push(row(name, 'FAILED', null, '', { note: String(e) }));
+      notes.push(`${name}: FAILED — ${String(e)}`);
+    }
+    timings[name] = (performance.now() - t0) / 1000;
+    log(`[${name}] ${timings[name]!.toFixed(0)} s`);
+  }
+  const loadEnd = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+  console.log('');
+  printTable(rows);
+  console.log('');
+  for (const n of notes) console.log(`- ${n}`);
+  console.log(
+    `\nload average start ${machine.loadavg_start}, end ${loadEnd}; seconds per scenario ${JSON.stringify(timings)}`,
+  );
+
+  const dir = `${ROOT_DIR}.bench/`;
+  await mkdir(dir, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const result = {
+    command,
+    started: started.toISOString(),
+    machine,
+    loadavg_end: loadEnd,
+    timings,
+    rows,
+    notes,
+  };
+  await writeFile(`${dir}results-${stamp}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(
+    `${dir}results-${stamp}.md`,
+    `${command} — ${started.toISOString()}\n\n${markdownTable(rows)}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`,
+  );
+  log(`\nsaved .bench/results-${stamp}.json and .md`);
+  process.exit(rows.some((r) => r.name === 'FAILED') ? 1 : 0);
+}
+
+void main();

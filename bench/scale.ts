@@ -1,0 +1,190 @@
+// Scale: the read paths and the claim with a big table. One database grows through the
+// sizes (e.g. 100k then 1M rows, seeded with generate_series, ANALYZE after each load);
+// at each size, p50 over `calls` calls of
+//   list by owner   listJobs({owner_service, owner_ref, limit 50}), a random existing owner
+//   list by status  listJobs({status: ['failed'], limit 50}), newest first
+//   stats           jobStats() (queue, per type, 1 h window outcomes, errors, durations)
+//   claim           claimJobs(limit 10), 50 calls, after adding 5,000 fresh pending jobs
+// and the claim throughput with the terminal rows present: the rest of those 5,000 burned
+// by one loop of claimJobs(limit 100) + completeMany, against the same on an empty table
+// (the "0 rows" section). Each round's 5,000 completed jobs stay in the table.
+import type { Db } from '../lib/db/port.ts';
+import { claimJobs } from '../lib/jobs/claim.ts';
+import { completeMany } from '../lib/jobs/lease.ts';
+import { listJobs } from '../lib/jobs/list.ts';
+import { jobStats } from '../lib/jobs/stats.ts';
+import { enqueueOurs } from './enqueue.ts';
+import { createMigrated } from './lib/db.ts';
+import { TASK_TYPE } from './lib/jobs.ts';
+import { analyze } from './lib/peers.ts';
+import { type Row, row, type ScenarioResult } from './lib/report.ts';
+import { randomOwner, seedJobs } from './lib/seed.ts';
+import { midMedian, percentile } from './lib/stats.ts';
+
+const LEASE_MS = 15 * 60_000;
+const BURN_JOBS = 5_000;
+/** Timed claims of 10 per round (500 of the round's 5,000 fresh jobs). */
+const CLAIM_CALLS = 50;
+
+async function timeCalls(calls: number, fn: () => Promise<unknown>): Promise<number[]> {
+  await fn(); // warm: plan cache, buffers
+  const out: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+/** Claim p50 with limit 10; the claimed jobs are completed afterwards so the mix stays put. */
+async function claimTimes(db: Db, calls: number): Promise<number[]> {
+  const out: number[] = [];
+  const held: { id: string; leaseToken: string; workerId: string; result: Record<string, unknown> }[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    const jobs = await claimJobs(db, { workerId: 'bench-scale', limit: 10, leaseMs: LEASE_MS });
+    out.push(performance.now() - t0);
+    for (const j of jobs)
+      held.push({ id: j.id, leaseToken: j.lease_token!, workerId: 'bench-scale', result: {} });
+  }
+  await completeMany(db, held);
+  return out;
+}
+
+/**
+ * Adds BURN_JOBS fresh pending jobs, times `calls` claims of 10 (p50 ms), then burns the
+ * rest with one claimJobs(limit 100) + completeMany loop (jobs/s).
+ */
+async function claimRound(db: Db, calls: number): Promise<{ claimP50: number; burn: number }> {
+  await enqueueOurs(db, BURN_JOBS);
+  await db.exec('ANALYZE ai_jobs');
+  const claimP50 = percentile(await claimTimes(db, calls), 50);
+  const t0 = performance.now();
+  let done = 0;
+  for (;;) {
+    const jobs = await claimJobs(db, {
+      workerId: 'bench-burn',
+      limit: 100,
+      leaseMs: LEASE_MS,
+      taskTypes: [TASK_TYPE],
+    });
+    if (jobs.length === 0) break;
+    const ok = await completeMany(
+      db,
+      jobs.map((j) => ({ id: j.id, leaseToken: j.lease_token!, workerId: 'bench-burn', result: {} })),
+    );
+    done += ok.size;
+  }
+  const ms = performance.now() - t0;
+  return { claimP50, burn: done / (ms / 1000) };
+}
+
+export async function scale(opts: {
+  sizes: number[];
+  calls: number;
+  runs: number;
+  log?: (s: string) => void;
+}): Promise<ScenarioResult> {
+  const log = opts.log ?? (() => {});
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const b = await createMigrated('scale', 4);
+  try {
+    // Baseline: the claim loop on an empty table.
+    const base: number[] = [];
+    const baseClaim: number[] = [];
+    await claimRound(b.db, CLAIM_CALLS); // warm-up: JIT, plans, buffers
+    await b.db.exec('TRUNCATE ai_jobs');
+    for (let r = 0; r < opts.runs; r++) {
+      const c = await claimRound(b.db, CLAIM_CALLS);
+      base.push(c.burn);
+      baseClaim.push(c.claimP50);
+      await b.db.exec('TRUNCATE ai_jobs');
+    }
+    rows.push(row('scale 0 rows', 'claim (limit 10)', midMedian(baseClaim), 'ms p50', { runs: baseClaim }));
+    rows.push(
+      row('scale 0 rows', 'claim+completeMany loop (limit 100)', midMedian(base), 'jobs/s', { runs: base }),
+    );
+
+    let loaded = 0;
+    for (const size of opts.sizes) {
+      const t0 = performance.now();
+      await seedJobs(b.db, loaded, size);
+      loaded = size;
+      await analyze(b.url, 'ai_jobs');
+      const size_mb = (
+        await b.db.query<{ mb: number }>(`SELECT (pg_total_relation_size('ai_jobs') / 1048576)::int AS mb`)
+      ).rows[0]!.mb;
+      log(
+        `  scale: loaded ${size} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s (${size_mb} MB with indexes)`,
+      );
+      notes.push(`scale ${size.toLocaleString('en-US')}: table + indexes ${size_mb} MB.`);
+      const label = size >= 1_000_000 ? `${size / 1_000_000}M` : `${size / 1000}k`;
+      const section = `scale ${label} rows`;
+      const target =
+        size >= 1_000_000 ? (v: number) => ({ text: 'p50 < 20 ms at 1M', ok: v < 20 }) : undefined;
+
+      const p50s = {
+        owner: [] as number[],
+        status: [] as number[],
+        rare: [] as number[],
+        stats: [] as number[],
+        claim: [] as number[],
+      };
+      const burn: number[] = [];
+      for (let r = 0; r < opts.runs; r++) {
+        p50s.owner.push(
+          percentile(
+            await timeCalls(opts.calls, () => listJobs(b.db, { ...randomOwner(loaded), limit: 50 })),
+            50,
+          ),
+        );
+        p50s.status.push(
+          percentile(
+            await timeCalls(opts.calls, () => listJobs(b.db, { status: ['failed'], limit: 50 })),
+            50,
+          ),
+        );
+        p50s.rare.push(
+          percentile(
+            await timeCalls(opts.calls, () => listJobs(b.db, { status: ['running'], limit: 50 })),
+            50,
+          ),
+        );
+        p50s.stats.push(percentile(await timeCalls(opts.calls, () => jobStats(b.db)), 50));
+        const c = await claimRound(b.db, CLAIM_CALLS);
+        p50s.claim.push(c.claimP50);
+        burn.push(c.burn);
+        log(
+          `  scale ${label} run ${r + 1}/${opts.runs}: owner ${p50s.owner.at(-1)!.toFixed(2)} ms, ` +
+            `status ${p50s.status.at(-1)!.toFixed(2)} ms, rare status ${p50s.rare.at(-1)!.toFixed(2)} ms, stats ${p50s.stats.at(-1)!.toFixed(2)} ms, ` +
+            `claim ${p50s.claim.at(-1)!.toFixed(2)} ms, burn ${burn.at(-1)!.toFixed(0)} jobs/s`,
+        );
+      }
+      const add = (name: string, xs: number[], withTarget: boolean) => {
+        const v = midMedian(xs);
+        rows.push(
+          row(section, name, v, 'ms p50', { runs: xs, ...(withTarget && target && { target: target(v) }) }),
+        );
+      };
+      add('list by owner (limit 50)', p50s.owner, true);
+      add('list by status=failed (6 %, limit 50)', p50s.status, true);
+      add('list by status=running (0.1 %, limit 50)', p50s.rare, true);
+      add('stats', p50s.stats, true);
+      add('claim (limit 10)', p50s.claim, false);
+      rows.push(
+        row(section, 'claim+completeMany loop (limit 100)', midMedian(burn), 'jobs/s', { runs: burn }),
+      );
+      const baseMed = midMedian(base);
+      rows.push(row(section, 'claim loop vs empty table', (midMedian(burn) / baseMed) * 100, '%'));
+    }
+    notes.push(
+      `scale: each figure is the median over ${opts.runs} runs of the p50 of ${opts.calls} sequential calls (one warm-up call first) ` +
+        'through the repository functions on a pg pool; the claim loop adds 5,000 pending jobs and burns them.',
+    );
+  } finally {
+    await b.drop();
+  }
+  return { rows, notes };
+}
