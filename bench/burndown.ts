@@ -3,7 +3,8 @@
 // on a fresh database per run, runs interleaved so drift on this shared machine hits all
 // of them alike; ratios are between medians of the same invocation.
 //
-//   runner  our Runner (workers/runner.ts) with an in-process no-op handler, LISTEN/NOTIFY on
+//   runner  our worker as shipped (startWorker from workers/main.ts: the Runner, Prometheus metrics,
+//           lease reaper) with an in-process no-op handler, LISTEN/NOTIFY on; probe server off
 //   http    our HTTP API (Node adapter, own process) driven by external claim/complete loops
 //   pg-boss / graphile-worker at their best settings (lib/peers.ts)
 //   raw     plain pg loops: CTE UPDATE … FOR UPDATE SKIP LOCKED claims + batched completes
@@ -11,10 +12,11 @@
 //               the runner's gap to the raw limit into statement cost and orchestration
 import pg from 'pg';
 import { Pool } from 'undici';
+import { loadConfig } from '../lib/config/load.ts';
 import { claimJobs } from '../lib/jobs/claim.ts';
 import { completeMany } from '../lib/jobs/lease.ts';
 import type { Handler } from '../workers/handler.ts';
-import { Runner } from '../workers/runner.ts';
+import { startWorker } from '../workers/main.ts';
 import { enqueueOurs } from './enqueue.ts';
 import { startServer } from './lib/child.ts';
 import { countingDb, describeProfile } from './lib/counting.ts';
@@ -41,11 +43,11 @@ export type System = (typeof SYSTEMS)[number];
 
 /** Best settings found on this machine (see docs/BENCHMARKS.md, "settings"). */
 export const RUNNER_SETTINGS = {
-  claimLimit: 1000,
+  claimLimit: 500,
   completeBatchMax: 500,
   completeDelayMs: 2,
   poolMax: 10,
-  /** Runner instances in the one process, sharing the pool (1 = the product as shipped). */
+  /** Workers (startWorker) in the one process, sharing the pool (1 = the product as shipped). */
   instances: 1,
 };
 export const HTTP_SETTINGS = { loops: 4, claimLimit: 100, connections: 16 };
@@ -80,27 +82,33 @@ export async function burnRunner(n: number, settings = RUNNER_SETTINGS): Promise
         return {};
       },
     };
-    const runners = Array.from(
-      { length: settings.instances },
-      (_, i) =>
-        new Runner({
-          db,
-          workerId: `bench-runner-${i}`,
-          handlers: [noop],
-          claimLimit: settings.claimLimit,
-          pollIntervalMs: 2_000,
-          leaseMs: 15 * 60_000,
-          completeBatchMax: settings.completeBatchMax,
-          completeDelayMs: settings.completeDelayMs,
-        }),
-    );
     const cpu = await startCpu(ADMIN_URL, b.name);
-    await Promise.all(runners.map((r) => r.start()));
+    const workers = await Promise.all(
+      Array.from({ length: settings.instances }, (_, i) =>
+        startWorker(
+          loadConfig({
+            LOG_LEVEL: 'silent',
+            DATABASE_URL: b.url,
+            WORKER_ID: `bench-runner-${i}`,
+            WORKER_CLAIM_LIMIT: String(settings.claimLimit),
+          }),
+          {
+            db,
+            handlers: [noop],
+            probe: false,
+            tuning: {
+              completeBatchMax: settings.completeBatchMax,
+              completeDelayMs: settings.completeDelayMs,
+            },
+          },
+        ),
+      ),
+    );
     const written = () => (profile.get('completeMany')?.rows ?? 0) + (profile.get('completeJob')?.rows ?? 0);
     await until(() => written() >= n, `runner burn-down of ${n}`, 600_000, 1);
     const ms = performance.now() - t0;
     const use = await cpu.stop();
-    await Promise.all(runners.map((r) => r.drain(1_000)));
+    await Promise.all(workers.map((w) => w.stop()));
     const check = await b.db.query<{ done: number; span_ms: number }>(
       `SELECT count(*) FILTER (WHERE status = 'completed')::int AS done,
               (extract(epoch FROM max(finished_at) - min(started_at)) * 1000)::float8 AS span_ms FROM ai_jobs`,

@@ -1,14 +1,16 @@
-// Create → claim latency with an idle worker waiting: our Runner (LISTEN/NOTIFY on, a
+// Create → claim latency with an idle worker waiting: our worker as shipped (startWorker
+// with the default WORKER_CLAIM_LIMIT 4 and WORKER_POLL_INTERVAL 2 s; LISTEN/NOTIFY on, a
 // no-op handler that stamps the time it starts) and one job created at a time with
 // createJob on a separate connection, spaced out so the worker is idle each time.
 // Latency = handler start − the moment the INSERT's commit was acknowledged to the
 // creating client (both clocks are this process's performance.now()).
 
+import { loadConfig } from '../lib/config/load.ts';
 import { openPg } from '../lib/db/pg.ts';
 import { createJob } from '../lib/jobs/create.ts';
 import type { JobRow } from '../lib/jobs/row.ts';
 import type { Handler } from '../workers/handler.ts';
-import { Runner } from '../workers/runner.ts';
+import { startWorker } from '../workers/main.ts';
 import { createMigrated } from './lib/db.ts';
 import { benchJob, TASK_TYPE } from './lib/jobs.ts';
 import { type Row, row, type ScenarioResult } from './lib/report.ts';
@@ -31,19 +33,19 @@ export async function latencyRun(
       return {};
     },
   };
-  const runner = new Runner({
-    db: b.db,
-    workerId: 'bench-latency',
-    handlers: [noop],
-    claimLimit: 4,
-    // The default poll interval: a poll must never be what picks a job up here.
-    pollIntervalMs: 2_000,
-    leaseMs: 15 * 60_000,
-    ...(notifyDebounceMs !== undefined && { notifyDebounceMs }),
-  });
+  const worker = await startWorker(
+    loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: b.url, WORKER_ID: 'bench-latency' }),
+    {
+      db: b.db,
+      handlers: [noop],
+      probe: false,
+      ...(notifyDebounceMs !== undefined && { tuning: { notifyDebounceMs } }),
+    },
+  );
   try {
-    await runner.start();
     await creator.query('SELECT 1');
+    // startWorker starts claiming in the background: wait until its LISTEN session is up.
+    await until(() => worker.status().listen.state === 'listening', 'the worker to listen', 10_000, 5);
     const out: number[] = [];
     for (let i = 0; i < samples; i++) {
       await sleep(gapMs * (0.5 + Math.random()));
@@ -54,7 +56,7 @@ export async function latencyRun(
     }
     return out;
   } finally {
-    await runner.drain(1_000);
+    await worker.stop();
     await creator.close();
     await b.drop();
   }
@@ -102,7 +104,7 @@ export async function latency(opts: {
     rows,
     notes: [
       `latency: ${opts.samples} samples per run, one job at a time every ${opts.gapMs / 2}–${(opts.gapMs * 3) / 2} ms, ` +
-        'runner claimLimit 4, poll interval 2 s (never the trigger here); the default runner waits 5 ms after a NOTIFY ' +
+        'startWorker with WORKER_CLAIM_LIMIT 4 and WORKER_POLL_INTERVAL 2 s (defaults; a poll is never the trigger here); the default runner waits 5 ms after a NOTIFY ' +
         'to fold bursts, the second variant claims on the NOTIFY at once.',
     ],
   };
