@@ -23,7 +23,10 @@ export default defineFunction({
     const id = jobId(c);
     const { wait = 0 } = parseQuery(c, query);
     const { stopping } = c.var.deps;
-    const signal = stopping ? AbortSignal.any([c.req.raw.signal, stopping]) : c.req.raw.signal;
+    // Only a long-poll needs the client's abort signal (reading c.req.raw costs a full
+    // Request object on the Node adapter).
+    const signal =
+      wait === 0 ? undefined : stopping ? AbortSignal.any([c.req.raw.signal, stopping]) : c.req.raw.signal;
     const job = await waitForTerminal(c.var.deps, id, wait, signal);
     if (!job) throw new AppError('not_found', `job ${id} not found`);
     return c.json(jobJson(job));

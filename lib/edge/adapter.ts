@@ -42,7 +42,7 @@ type ExecutionContext = { waitUntil?(p: Promise<unknown>): void };
 
 export function edgeHandler(fn: FunctionDef) {
   let base: ReturnType<typeof baseDeps> | undefined;
-  const app = createApp([fn], (_req, env) => (env as { deps: Deps }).deps);
+  const app = createApp([fn], (env) => (env as { deps: Deps }).deps);
   return {
     async fetch(req: Request, env?: Env, ctx?: ExecutionContext): Promise<Response> {
       const raw = envOf(env);

@@ -1,16 +1,11 @@
-// Bearer-token check for /api/v1/*. Both sides are hashed to fixed-length digests and
-// compared without an early exit, so timing reveals neither the token nor its length.
-const enc = new TextEncoder();
-
-async function digest(s: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(s)));
-}
-
-export async function tokenMatches(header: string | undefined, expected: string): Promise<boolean> {
+// Bearer-token check for /api/v1/*. The comparison always walks the whole expected token
+// (out-of-range reads of the given one compare as 0) and folds a length mismatch into the
+// result, so its time depends only on the expected token's length — nothing about the
+// given token leaks. Synchronous: hashing both sides with WebCrypto cost ~12% of a GET.
+export function tokenMatches(header: string | undefined, expected: string): boolean {
   const m = /^Bearer[ ]+(.+)$/i.exec(header ?? '');
   const given = m?.[1]?.trim() ?? '';
-  const [a, b] = await Promise.all([digest(given), digest(expected)]);
-  let diff = given === '' ? 1 : 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
+  let diff = given.length ^ expected.length;
+  for (let i = 0; i < expected.length; i++) diff |= (given.charCodeAt(i) | 0) ^ expected.charCodeAt(i);
+  return diff === 0 && given.length > 0;
 }
