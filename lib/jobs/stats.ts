@@ -24,7 +24,38 @@ export interface Stats {
   total_estimate: number;
 }
 
-const QUEUE = `
+// One statement, one round trip (it matters on the edge, where each query is a WebSocket
+// exchange), each part served by its own index:
+//   queue counts        partial indexes on pending (claim_idx) and running (lease_idx)
+//   by_type             the same partial indexes, index-only (they INCLUDE task_type,
+//                       model_profile) — not status_idx, which would fetch every heap row
+//   finished / errors   ai_jobs_finished_idx over the window (index-only: INCLUDE status,
+//                       error_category, duration_ms)
+const STATS = `
+WITH w AS (SELECT now() - make_interval(secs => $1::double precision / 1000) AS since),
+by_type AS (
+  SELECT task_type, model_profile, sum(p)::int AS pending, sum(r)::int AS running FROM (
+    SELECT task_type, model_profile, 1 AS p, 0 AS r FROM ai_jobs WHERE status = 'pending'
+    UNION ALL
+    SELECT task_type, model_profile, 0, 1 FROM ai_jobs WHERE status = 'running'
+  ) t GROUP BY task_type, model_profile
+),
+finished AS (
+  SELECT status, error_category, duration_ms, finished_at FROM ai_jobs, w WHERE finished_at > w.since
+),
+errors AS (
+  SELECT category, count(*) FILTER (WHERE status = 'failed')::int AS failed,
+         count(*) FILTER (WHERE status = 'pending')::int AS retrying
+  FROM (
+    SELECT error_category AS category, status FROM finished WHERE status = 'failed'
+    UNION ALL
+    SELECT error_category, status FROM ai_jobs WHERE status = 'pending' AND error_category IS NOT NULL
+  ) e GROUP BY category
+),
+durations AS (
+  SELECT duration_ms FROM finished WHERE status = 'completed' AND duration_ms IS NOT NULL
+  ORDER BY finished_at DESC LIMIT 10000
+)
 SELECT
   (SELECT count(*) FROM ai_jobs WHERE status = 'pending')::int AS pending,
   (SELECT count(*) FROM ai_jobs WHERE status = 'pending' AND run_after <= now())::int AS pending_ready,
@@ -32,66 +63,37 @@ SELECT
   (SELECT count(*) FROM ai_jobs WHERE status = 'running' AND lease_expires_at < now())::int AS expired_leases,
   (SELECT (extract(epoch FROM now() - min(run_after)) * 1000)::bigint
      FROM ai_jobs WHERE status = 'pending' AND run_after <= now()) AS oldest_pending_age_ms,
-  (SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = 'ai_jobs'::regclass) AS total_estimate`;
+  (SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = 'ai_jobs'::regclass) AS total_estimate,
+  (SELECT coalesce(json_agg(b ORDER BY b.task_type, b.model_profile), '[]') FROM by_type b) AS by_type,
+  (SELECT json_build_object(
+     'completed', count(*) FILTER (WHERE status = 'completed'),
+     'failed', count(*) FILTER (WHERE status = 'failed'),
+     'cancelled', count(*) FILTER (WHERE status = 'cancelled')) FROM finished) AS finished,
+  (SELECT coalesce(json_agg(e ORDER BY e.failed + e.retrying DESC, e.category), '[]') FROM errors e) AS errors,
+  (SELECT json_build_object(
+     'sample', count(*),
+     'p50_ms', percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms),
+     'p95_ms', percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms),
+     'max_ms', max(duration_ms)) FROM durations) AS durations`;
 
-const BY_TYPE = `
-SELECT task_type, model_profile,
-       count(*) FILTER (WHERE status = 'pending')::int AS pending,
-       count(*) FILTER (WHERE status = 'running')::int AS running
-FROM ai_jobs WHERE status IN ('pending', 'running')
-GROUP BY task_type, model_profile ORDER BY task_type, model_profile`;
-
-// Jobs sent back to pending by a retryable failure keep their error but no finished_at:
-// they are counted as `retrying` from the (small) pending set.
-const FINISHED = `
-SELECT
-  count(*) FILTER (WHERE status = 'completed')::int AS completed,
-  count(*) FILTER (WHERE status = 'failed')::int AS failed,
-  count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled
-FROM ai_jobs WHERE finished_at > now() - make_interval(secs => $1::double precision / 1000)`;
-
-const ERRORS = `
-SELECT category, count(*) FILTER (WHERE status = 'failed')::int AS failed,
-       count(*) FILTER (WHERE status = 'pending')::int AS retrying
-FROM (
-  SELECT error_category AS category, status FROM ai_jobs
-  WHERE finished_at > now() - make_interval(secs => $1::double precision / 1000) AND status = 'failed'
-  UNION ALL
-  SELECT error_category, status FROM ai_jobs
-  WHERE status = 'pending' AND error_category IS NOT NULL
-) e GROUP BY category ORDER BY count(*) DESC, category`;
-
-const DURATIONS = `
-SELECT count(*)::int AS sample,
-       percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_ms,
-       percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms,
-       max(duration_ms) AS max_ms
-FROM (
-  SELECT duration_ms FROM ai_jobs
-  WHERE finished_at > now() - make_interval(secs => $1::double precision / 1000)
-    AND status = 'completed' AND duration_ms IS NOT NULL
-  ORDER BY finished_at DESC LIMIT 10000
-) d`;
+type StatsRow = Stats['queue'] &
+  Pick<Stats, 'by_type' | 'finished' | 'errors' | 'durations' | 'total_estimate'>;
 
 export async function jobStats(db: Queryable, windowMs = 3_600_000): Promise<Stats> {
-  const [queue, byType, finished, errors, durations] = await Promise.all([
-    db.query<Stats['queue'] & { total_estimate: number }>(QUEUE),
-    db.query<Stats['by_type'][number]>(BY_TYPE),
-    db.query<Stats['finished']>(FINISHED, [windowMs]),
-    db.query<Stats['errors'][number]>(ERRORS, [windowMs]),
-    db.query<Stats['durations']>(DURATIONS, [windowMs]),
-  ]);
-  const { total_estimate, ...q } = queue.rows[0]!;
+  const r = (await db.query<StatsRow>(STATS, [windowMs])).rows[0]!;
   return {
     window_ms: windowMs,
     queue: {
-      ...q,
-      oldest_pending_age_ms: q.oldest_pending_age_ms === null ? null : Number(q.oldest_pending_age_ms),
+      pending: r.pending,
+      pending_ready: r.pending_ready,
+      running: r.running,
+      expired_leases: r.expired_leases,
+      oldest_pending_age_ms: r.oldest_pending_age_ms === null ? null : Number(r.oldest_pending_age_ms),
     },
-    by_type: byType.rows,
-    finished: finished.rows[0]!,
-    errors: errors.rows,
-    durations: durations.rows[0]!,
-    total_estimate: Number(total_estimate),
+    by_type: r.by_type,
+    finished: r.finished,
+    errors: r.errors,
+    durations: r.durations,
+    total_estimate: Number(r.total_estimate),
   };
 }
