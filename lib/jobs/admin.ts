@@ -4,6 +4,7 @@
 import type { Queryable } from '../db/port.ts';
 import { AppError } from '../errors.ts';
 import { buildWhere, isEmptyFilter } from './filter.ts';
+import { announceFinished } from './notify.ts';
 import type { JobRow } from './row.ts';
 import type { ByFilter, JobFilter, JobStatus } from './schemas.ts';
 import { TRANSITIONS } from './transitions.ts';
@@ -69,16 +70,21 @@ async function byFilter(
   }
   // Fetch one more than the limit to know whether another call is needed.
   const r = await db.query<{ id: string; more: boolean }>(
-    `WITH target AS (
-       SELECT id FROM ai_jobs WHERE ${where.sql} AND status = ANY(${statusParam})
-       ORDER BY id LIMIT ${limitParam} + 1
-     ), locked AS (
-       SELECT id FROM ai_jobs WHERE id IN (SELECT id FROM target ORDER BY id LIMIT ${limitParam})
-       ORDER BY id FOR UPDATE
-     )
-     UPDATE ai_jobs AS j SET ${set}
-     FROM locked WHERE j.id = locked.id AND j.status = ANY(${statusParam})
-     RETURNING j.id, (SELECT count(*) FROM target) > ${limitParam} AS more`,
+    announceFinished(
+      `UPDATE ai_jobs AS j SET ${set}
+       FROM locked WHERE j.id = locked.id AND j.status = ANY(${statusParam})
+       RETURNING j.id, j.status, (SELECT count(*) FROM target) > ${limitParam} AS more`,
+      {
+        ctes: `target AS (
+          SELECT id FROM ai_jobs WHERE ${where.sql} AND status = ANY(${statusParam})
+          ORDER BY id LIMIT ${limitParam} + 1
+        ), locked AS (
+          SELECT id FROM ai_jobs WHERE id IN (SELECT id FROM target ORDER BY id LIMIT ${limitParam})
+          ORDER BY id FOR UPDATE
+        )`,
+        select: 'u.id, u.more',
+      },
+    ),
     params,
   );
   const ids = r.rows.map((x) => x.id).sort();

@@ -17,11 +17,14 @@ export function createJobEvents(db: Db): JobEvents | undefined {
   let closed = false;
 
   const ensure = () => {
-    unlisten ??= listen(FINISHED_CHANNEL, (id) => {
-      const set = waiters.get(id);
-      if (!set) return;
-      waiters.delete(id);
-      for (const wake of set) wake();
+    // The payload is a comma-separated list of job ids (migration 003 batches them).
+    unlisten ??= listen(FINISHED_CHANNEL, (payload) => {
+      for (const id of payload.split(',')) {
+        const set = waiters.get(id);
+        if (!set) continue;
+        waiters.delete(id);
+        for (const wake of set) wake();
+      }
     }).catch(() => {
       unlisten = undefined; // try again on the next wait
       return null;

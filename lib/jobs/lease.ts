@@ -5,6 +5,7 @@
 import type { Queryable } from '../db/port.ts';
 import { AppError } from '../errors.ts';
 import { type FailureCategory, isRetryable } from './categories.ts';
+import { announceFinished } from './notify.ts';
 import type { JobRow } from './row.ts';
 import { BACKOFF } from './transitions.ts';
 
@@ -55,7 +56,7 @@ export async function completeJob(
   result: Record<string, unknown>,
 ): Promise<JobRow> {
   const r = await db.query<JobRow>(
-    `UPDATE ai_jobs SET ${COMPLETE_SET}, result = $4::jsonb WHERE ${FENCE} RETURNING *`,
+    announceFinished(`UPDATE ai_jobs SET ${COMPLETE_SET}, result = $4::jsonb WHERE ${FENCE} RETURNING *`),
     [ref.id, ref.leaseToken, ref.workerId, JSON.stringify(result)],
   );
   return r.rows[0] ?? refuse(db, ref, 'completed');
@@ -74,12 +75,15 @@ export async function completeMany(
     items.map((i) => ({ id: i.id, lease_token: i.leaseToken, worker_id: i.workerId, result: i.result })),
   );
   const r = await db.query<{ id: string }>(
-    `UPDATE ai_jobs AS j SET status = 'completed', lease_expires_at = NULL, finished_at = now(), updated_at = now(),
-            duration_ms = (extract(epoch FROM (now() - j.started_at)) * 1000)::int,
-            error_category = NULL, error_message = NULL, result = x.result
-     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, lease_token uuid, worker_id text, result jsonb)
-     WHERE j.id = x.id AND j.status = 'running' AND j.lease_token = x.lease_token AND j.worker_id = x.worker_id
-     RETURNING j.id`,
+    announceFinished(
+      `UPDATE ai_jobs AS j SET status = 'completed', lease_expires_at = NULL, finished_at = now(), updated_at = now(),
+              duration_ms = (extract(epoch FROM (now() - j.started_at)) * 1000)::int,
+              error_category = NULL, error_message = NULL, result = x.result
+       FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, lease_token uuid, worker_id text, result jsonb)
+       WHERE j.id = x.id AND j.status = 'running' AND j.lease_token = x.lease_token AND j.worker_id = x.worker_id
+       RETURNING j.id, j.status`,
+      { select: 'u.id' },
+    ),
     [payload],
   );
   return new Set(r.rows.map((x) => x.id));
@@ -106,14 +110,14 @@ export const BACKOFF_MS_SQL = (retryAfterParam: string) =>
 
 export async function failJob(db: Queryable, ref: LeaseRef, req: FailRequest): Promise<JobRow> {
   const r = await db.query<JobRow>(
-    `UPDATE ai_jobs SET
+    announceFinished(`UPDATE ai_jobs SET
        status = CASE WHEN ${RETRY_IF} THEN 'pending' ELSE 'failed' END,
        run_after = CASE WHEN ${RETRY_IF}
                    THEN now() + make_interval(secs => ${BACKOFF_MS_SQL('$7')} / 1000) ELSE run_after END,
        finished_at = CASE WHEN ${RETRY_IF} THEN NULL ELSE now() END,
        lease_expires_at = NULL, error_category = $5, error_message = $6,
        result = coalesce($8::jsonb, result), duration_ms = ${ELAPSED_MS}, updated_at = now()
-     WHERE ${FENCE} RETURNING *`,
+     WHERE ${FENCE} RETURNING *`),
     [
       ref.id,
       ref.leaseToken,

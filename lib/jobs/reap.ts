@@ -4,16 +4,10 @@
 // row so a job that moved on meanwhile is left alone.
 import type { Queryable } from '../db/port.ts';
 import { BACKOFF_MS_SQL } from './lease.ts';
+import { announceFinished } from './notify.ts';
 
-const REAP = `
-WITH expired AS (
-  SELECT id FROM ai_jobs
-  WHERE status = 'running' AND lease_expires_at < now()
-  ORDER BY lease_expires_at
-  LIMIT $1
-  FOR UPDATE SKIP LOCKED
-)
-UPDATE ai_jobs AS j SET
+const REAP = announceFinished(
+  `UPDATE ai_jobs AS j SET
   status = CASE WHEN attempts < max_attempts THEN 'pending' ELSE 'failed' END,
   run_after = CASE WHEN attempts < max_attempts
               THEN now() + make_interval(secs => ${BACKOFF_MS_SQL('NULL')} / 1000) ELSE run_after END,
@@ -23,7 +17,18 @@ UPDATE ai_jobs AS j SET
   lease_expires_at = NULL, updated_at = now()
 FROM expired
 WHERE j.id = expired.id AND j.status = 'running' AND j.lease_expires_at < now()
-RETURNING j.id, j.status`;
+RETURNING j.id, j.status`,
+  {
+    ctes: `expired AS (
+  SELECT id FROM ai_jobs
+  WHERE status = 'running' AND lease_expires_at < now()
+  ORDER BY lease_expires_at
+  LIMIT $1
+  FOR UPDATE SKIP LOCKED
+)`,
+    select: 'u.id, u.status',
+  },
+);
 
 export interface ReapResult {
   requeued: number;
