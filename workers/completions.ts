@@ -22,12 +22,23 @@ export type CompletionOutcome =
   /** The database stayed unreachable until the deadline; the lease will expire and the job re-run. */
   | { kind: 'gave_up'; message: string };
 
-interface Item {
-  ref: LeaseRef;
-  result: Record<string, unknown>;
-  giveUpAt: number;
-  resolve(o: CompletionOutcome): void;
+/**
+ * One queued completion. The runner queues its job slots themselves (a slot is its own
+ * lease ref and carries the result), so a completion costs no allocation here; the items
+ * go to completeMany as they are (it reads id, workerId, leaseToken and result).
+ */
+export interface CompletionItem extends LeaseRef {
+  readonly result: Record<string, unknown>;
+  /** Retries through an outage stop here (the lease is no longer ours). */
+  readonly giveUpAt: number;
+  /** Called exactly once, synchronously from the flush, with the outcome. Must not throw. */
+  settle(o: CompletionOutcome): void;
 }
+
+type Item = CompletionItem;
+
+/** Shared: most outcomes are this one. */
+const ACCEPTED: CompletionOutcome = Object.freeze({ kind: 'accepted' });
 
 export interface CompletionBatcherOptions {
   maxBatch?: number;
@@ -56,10 +67,15 @@ export class CompletionBatcher {
 
   /** Queues one completion; resolves once it is written (or known lost / unwritable). */
   complete(ref: LeaseRef, result: Record<string, unknown>, giveUpAt: number): Promise<CompletionOutcome> {
-    return new Promise((resolve) => {
-      this.queue.push({ ref, result, giveUpAt, resolve });
-      this.schedule(this.queue.length >= this.maxBatch ? 0 : this.delayMs);
+    return new Promise((settle) => {
+      this.add({ id: ref.id, workerId: ref.workerId, leaseToken: ref.leaseToken, result, giveUpAt, settle });
     });
+  }
+
+  /** Queues one completion; `item.settle` is called once it is written (or known lost / unwritable). */
+  add(item: CompletionItem): void {
+    this.queue.push(item);
+    this.schedule(this.queue.length >= this.maxBatch ? 0 : this.delayMs);
   }
 
   /** Writes everything queued now; resolves when the queue is empty. Retries stop at `deadline`. */
@@ -75,7 +91,7 @@ export class CompletionBatcher {
         clearTimeout(this.timer);
         this.timer = undefined;
         for (const item of this.queue.splice(0))
-          item.resolve({ kind: 'gave_up', message: 'database unreachable until shutdown' });
+          item.settle({ kind: 'gave_up', message: 'database unreachable until shutdown' });
         return;
       }
       // A pending timer is either the few-ms gathering delay or an outage backoff: let it fire.
@@ -129,10 +145,7 @@ export class CompletionBatcher {
   private async write(batch: Item[]): Promise<Item[]> {
     let accepted: Set<string>;
     try {
-      accepted = await completeMany(
-        this.db,
-        batch.map((i) => ({ ...i.ref, result: i.result })),
-      );
+      accepted = await completeMany(this.db, batch);
     } catch (err) {
       if (isTransientDbError(err)) return this.deferOrGiveUp(batch, err);
       this.opts.onDbOk?.();
@@ -143,7 +156,7 @@ export class CompletionBatcher {
     this.backoff.reset();
     const rest: Item[] = [];
     for (const item of batch) {
-      if (accepted.has(item.ref.id)) item.resolve({ kind: 'accepted' });
+      if (accepted.has(item.id)) item.settle(ACCEPTED);
       else rest.push(item);
     }
     // Not accepted: usually a lost lease; after an outage possibly our own earlier commit.
@@ -154,16 +167,16 @@ export class CompletionBatcher {
     const retry: Item[] = [];
     for (const item of items) {
       try {
-        await completeJob(this.db, item.ref, item.result);
-        item.resolve({ kind: 'accepted' });
+        await completeJob(this.db, item, item.result);
+        item.settle(ACCEPTED);
       } catch (err) {
         if (isAppError(err) && (err.code === 'lease_lost' || err.code === 'not_found')) {
           const status = (err.details as { status?: string } | undefined)?.status;
-          item.resolve({ kind: 'lost', ...(status && { status }) });
+          item.settle({ kind: 'lost', ...(status && { status }) });
         } else if (isTransientDbError(err)) {
           retry.push(...this.deferOrGiveUp([item], err));
         } else {
-          item.resolve({ kind: 'unstorable', message: describeError(err) });
+          item.settle({ kind: 'unstorable', message: describeError(err) });
         }
       }
     }
@@ -176,7 +189,7 @@ export class CompletionBatcher {
     const keep: Item[] = [];
     for (const item of items) {
       if (now < Math.min(item.giveUpAt, this.hardDeadline)) keep.push(item);
-      else item.resolve({ kind: 'gave_up', message: describeError(err) });
+      else item.settle({ kind: 'gave_up', message: describeError(err) });
     }
     return keep;
   }

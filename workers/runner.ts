@@ -23,7 +23,14 @@ import { claimJobs } from '../lib/jobs/claim.ts';
 import { type FailRequest, failJob, heartbeat, type LeaseRef, releaseJob } from '../lib/jobs/lease.ts';
 import type { JobRow } from '../lib/jobs/row.ts';
 import { ProviderError, toProviderError } from '../lib/providers/errors.ts';
-import { type Logger, type Metrics, noopMetrics, silentLogger } from '../lib/telemetry/port.ts';
+import {
+  type JobLabels,
+  type LogFields,
+  type Logger,
+  type Metrics,
+  noopMetrics,
+  silentLogger,
+} from '../lib/telemetry/port.ts';
 import {
   Circuit,
   type CircuitOptions,
@@ -32,8 +39,8 @@ import {
   DEFAULT_CIRCUIT,
 } from './circuit.ts';
 import { type ClaimGroup, pickHandler, planClaims } from './claim-plan.ts';
-import { CompletionBatcher } from './completions.ts';
-import { type Handler, providerOf } from './handler.ts';
+import { CompletionBatcher, type CompletionItem, type CompletionOutcome } from './completions.ts';
+import { type Handler, type JobContext, providerOf } from './handler.ts';
 import { JobsListener, type ListenerState } from './listener.ts';
 import { Backoff, describeError, isTransientDbError, sleep } from './retry.ts';
 
@@ -63,24 +70,89 @@ const MAX_HEARTBEAT_MS = 30_000;
 /** After the grace period, how long aborted jobs' releases and queued writes may still take. */
 const WRITE_WINDOW_MS = 3_000;
 
-interface Slot {
-  job: JobRow;
-  handler: Handler;
-  ref: LeaseRef;
-  controller: AbortController;
-  claimedAt: number;
-  lastBeatAt: number;
+/**
+ * One claimed job in this worker's hands. To keep the per-job cost of a burn-down low
+ * (hundreds of jobs per claim, no-op handlers) one object plays every per-job role: it
+ * is the job's lease ref (id, workerId, leaseToken) for the fenced writes, its queued
+ * completion (result, giveUpAt, settle) for the CompletionBatcher, and the JobContext
+ * handed to the handler. The AbortController and the job's child logger are created
+ * only when the handler reads `signal` or `log`; an abort before that is remembered and
+ * the signal is born aborted.
+ */
+class Slot implements LeaseRef, CompletionItem, JobContext {
+  readonly id: string;
+  readonly leaseToken: string;
+  result: Record<string, unknown> = NO_RESULT;
+  giveUpAt = 0;
   /** Local, conservative estimate of when the lease expires (measured from before the request). */
   leaseUntil: number;
-  phase: 'running' | 'finishing';
-  finishingSince: number;
+  lastBeatAt: number;
+  phase: 'running' | 'finishing' = 'running';
+  finishingSince = 0;
   /** The lease is gone: abort and write nothing. */
-  lost: boolean;
+  lost = false;
   /** Given back at shutdown: write nothing more. */
-  released: boolean;
-  beating: boolean;
-  done: Promise<void>;
+  released = false;
+  beating = false;
+  private controller: AbortController | undefined;
+  private abortReason: { reason: unknown } | undefined;
+  private jobLog: Logger | undefined;
+
+  constructor(
+    readonly job: JobRow,
+    readonly handler: Handler,
+    readonly circuit: Circuit,
+    readonly workerId: string,
+    readonly claimedAt: number,
+    sentAt: number,
+    leaseMs: number,
+    readonly metrics: Metrics,
+    private readonly parentLog: Logger,
+    private readonly onSettled: (slot: Slot, o: CompletionOutcome) => void,
+  ) {
+    this.id = job.id;
+    this.leaseToken = job.lease_token!;
+    this.lastBeatAt = sentAt;
+    this.leaseUntil = sentAt + leaseMs;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason) this.controller.abort(this.abortReason.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Already carries job_id, task_type, model_profile and attempt. */
+  get log(): Logger {
+    this.jobLog ??= this.parentLog.child(this.fields());
+    return this.jobLog;
+  }
+
+  abort(reason: unknown): void {
+    if (this.controller) this.controller.abort(reason);
+    else this.abortReason ??= { reason };
+  }
+
+  /** The job's log fields, plus `extra`: the runner's own per-job lines go through the parent logger. */
+  fields(extra?: LogFields): LogFields {
+    const { job } = this;
+    return {
+      job_id: job.id,
+      task_type: job.task_type,
+      model_profile: job.model_profile,
+      attempt: job.attempts,
+      ...extra,
+    };
+  }
+
+  settle(o: CompletionOutcome): void {
+    this.onSettled(this, o);
+  }
 }
+
+const NO_RESULT: Record<string, unknown> = Object.freeze({});
 
 export interface InFlightJob {
   id: string;
@@ -306,10 +378,22 @@ export class Runner {
     }
     this.dbOk();
     this.claimBackoff.reset();
-    this.lastClaimAt = Date.now();
+    const now = Date.now();
+    this.lastClaimAt = now;
     this.metrics.claimBatch(jobs.length);
-    if (jobs.length > 0) this.lastJobClaimedAt = this.lastClaimAt;
-    for (const job of jobs) this.launch(job, group.handlers, sentAt);
+    if (jobs.length > 0) this.lastJobClaimedAt = now;
+    // A claim is usually all one (task_type, model_profile): pick the handler once per run of equal jobs.
+    let type: string | undefined;
+    let profile: string | undefined;
+    let handler: Handler | undefined;
+    for (const job of jobs) {
+      if (job.task_type !== type || job.model_profile !== profile) {
+        type = job.task_type;
+        profile = job.model_profile;
+        handler = pickHandler(group.handlers, job);
+      }
+      this.launch(job, handler, sentAt, now);
+    }
     return true;
   }
 
@@ -333,55 +417,47 @@ export class Runner {
   // ---------------------------------------------------------------------------------
   // Running
 
-  private launch(job: JobRow, candidates: readonly Handler[], sentAt: number): void {
-    const ref: LeaseRef = { id: job.id, workerId: this.workerId, leaseToken: job.lease_token! };
-    const handler = pickHandler(candidates, job);
+  private launch(job: JobRow, handler: Handler | undefined, sentAt: number, claimedAt: number): void {
     if (!handler || this.draining) {
       // A claim racing with shutdown (or, impossibly, a job no handler takes): give it back untouched.
+      const ref: LeaseRef = { id: job.id, workerId: this.workerId, leaseToken: job.lease_token! };
       void releaseJob(this.db, ref).then(
         () => {},
         (err) => this.log.warn({ job_id: job.id, err: describeError(err) }, 'could not release a job'),
       );
       return;
     }
-    const slot: Slot = {
+    const circuit = this.circuitOf(handler);
+    const slot = new Slot(
       job,
       handler,
-      ref,
-      controller: new AbortController(),
-      claimedAt: Date.now(),
-      lastBeatAt: sentAt,
-      leaseUntil: sentAt + this.opts.leaseMs,
-      phase: 'running',
-      finishingSince: 0,
-      lost: false,
-      released: false,
-      beating: false,
-      done: Promise.resolve(),
-    };
+      circuit,
+      this.workerId,
+      claimedAt,
+      sentAt,
+      this.opts.leaseMs,
+      this.metrics,
+      this.log,
+      this.onSettled,
+    );
     // Keyed by lease token: after a retry this worker may hold the same job again while
     // the stale run is still being aborted.
-    this.slots.set(ref.leaseToken, slot);
+    this.slots.set(slot.leaseToken, slot);
     this.running++;
     this.counters.claimed++;
-    this.circuitOf(handler).onClaimed(1);
-    slot.done = this.execute(slot);
+    circuit.onClaimed(1);
+    void this.execute(slot);
   }
 
   private async execute(slot: Slot): Promise<void> {
     const { job, handler } = slot;
-    const log = this.log.child({
-      job_id: job.id,
-      task_type: job.task_type,
-      model_profile: job.model_profile,
-      attempt: job.attempts,
-    });
-    const provider = providerOf(handler);
+    const provider = slot.circuit.provider;
     const t0 = performance.now();
     let result: Record<string, unknown> | undefined;
     let failure: { error: ProviderError; raw: unknown } | undefined;
     try {
-      const out = await handler.run(job, { signal: slot.controller.signal, log, metrics: this.metrics });
+      // The slot is the JobContext (signal and log are created on first read).
+      const out = await handler.run(job, slot);
       if (!out || typeof out !== 'object' || Array.isArray(out)) {
         throw new Error(`handler ${handler.name} returned no result object`);
       }
@@ -397,23 +473,41 @@ export class Runner {
     if (!abandoned) {
       const category = failure ? reportedCategory(failure.error) : null;
       this.metrics.providerCall(provider, category ?? 'ok', (performance.now() - t0) / 1000);
-      this.recordCircuit(handler, category);
+      this.recordCircuit(slot.circuit, category);
     }
     if (this.running === 0) this.notifyIdle();
     this.wake();
 
+    if (abandoned) {
+      this.log.info(
+        slot.fields({ reason: slot.lost ? 'lease_lost' : 'released' }),
+        'job abandoned; nothing written',
+      );
+      this.forget(slot);
+    } else if (result) {
+      // Settled by the batcher through onSettled, synchronously from its flush: no promise per job.
+      slot.result = result;
+      slot.giveUpAt = this.giveUpAt(slot);
+      this.completions.add(slot);
+    } else if (failure) {
+      await this.settleAsync(slot, () => this.writeFailure(slot, failure.error, failure.raw));
+    }
+  }
+
+  /** The slot's outcome is written (or given up): it leaves the table; drain may be waiting for that. */
+  private forget(slot: Slot): void {
+    this.slots.delete(slot.leaseToken);
+    if (this.slots.size === 0) this.notifySlotsGone();
+  }
+
+  /** Runs an outcome write that may take a while (a failure, a refused completion), then forgets the slot. */
+  private async settleAsync(slot: Slot, write: () => Promise<void>): Promise<void> {
     try {
-      if (abandoned) {
-        log.info({ reason: slot.lost ? 'lease_lost' : 'released' }, 'job abandoned; nothing written');
-      } else if (result) {
-        await this.writeCompletion(slot, result, log);
-      } else if (failure) {
-        await this.writeFailure(slot, failure.error, failure.raw, log);
-      }
+      await write();
     } catch (err) {
-      this.log.error({ job_id: job.id, err: describeError(err) }, 'writing a job outcome failed');
+      this.log.error({ job_id: slot.job.id, err: describeError(err) }, 'writing a job outcome failed');
     } finally {
-      this.slots.delete(slot.ref.leaseToken);
+      this.forget(slot);
     }
   }
 
@@ -422,23 +516,56 @@ export class Runner {
     return Math.min(slot.leaseUntil, this.drainDeadline);
   }
 
-  private labels(slot: Slot) {
-    return { task_type: slot.job.task_type, model_profile: slot.job.model_profile };
+  /** Metrics label objects, one per (task_type, model_profile) seen (the last one is memoised). */
+  private lastLabels: JobLabels | undefined;
+  private readonly labelCache = new Map<string, Map<string, JobLabels>>();
+  private labels(slot: Slot): JobLabels {
+    const { task_type, model_profile } = slot.job;
+    const last = this.lastLabels;
+    if (last && last.task_type === task_type && last.model_profile === model_profile) return last;
+    let byProfile = this.labelCache.get(task_type);
+    if (!byProfile) {
+      byProfile = new Map();
+      this.labelCache.set(task_type, byProfile);
+    }
+    let l = byProfile.get(model_profile);
+    if (!l) {
+      l = { task_type, model_profile };
+      byProfile.set(model_profile, l);
+    }
+    this.lastLabels = l;
+    return l;
   }
 
-  private async writeCompletion(slot: Slot, result: Record<string, unknown>, log: Logger): Promise<void> {
-    const outcome = await this.completions.complete(slot.ref, result, this.giveUpAt(slot));
+  /** The CompletionBatcher's answer for one slot (called synchronously from its flush; must not throw). */
+  private readonly onSettled = (slot: Slot, outcome: CompletionOutcome): void => {
+    if (outcome.kind !== 'accepted') {
+      void this.settleAsync(slot, () => this.completionRefused(slot, outcome));
+      return;
+    }
+    try {
+      const ms = Date.now() - slot.claimedAt;
+      this.counters.completed++;
+      this.metrics.jobCompleted(this.labels(slot), ms);
+      this.log.debug(slot.fields({ duration_ms: ms }), 'job completed');
+    } catch (err) {
+      this.log.error({ job_id: slot.job.id, err: describeError(err) }, 'writing a job outcome failed');
+    } finally {
+      this.forget(slot);
+    }
+  };
+
+  private async completionRefused(
+    slot: Slot,
+    outcome: Exclude<CompletionOutcome, { kind: 'accepted' }>,
+  ): Promise<void> {
     switch (outcome.kind) {
-      case 'accepted': {
-        const ms = Date.now() - slot.claimedAt;
-        this.counters.completed++;
-        this.metrics.jobCompleted(this.labels(slot), ms);
-        log.debug({ duration_ms: ms }, 'job completed');
-        return;
-      }
       case 'lost':
         this.counters.lease_lost++;
-        log.warn({ status: outcome.status }, 'completion refused: the lease was lost; result discarded');
+        this.log.warn(
+          slot.fields({ status: outcome.status }),
+          'completion refused: the lease was lost; result discarded',
+        );
         return;
       case 'unstorable': {
         const error = new ProviderError({
@@ -446,19 +573,19 @@ export class Runner {
           provider: providerOf(slot.handler),
           message: `the result could not be stored: ${outcome.message}`,
         });
-        await this.writeFailure(slot, error, error, log);
+        await this.writeFailure(slot, error, error);
         return;
       }
       case 'gave_up':
         this.counters.write_gave_up++;
-        log.error(
-          { err: outcome.message },
+        this.log.error(
+          slot.fields({ err: outcome.message }),
           'completion not written before the lease ran out; the job will be reaped and re-run',
         );
     }
   }
 
-  private async writeFailure(slot: Slot, error: ProviderError, raw: unknown, log: Logger): Promise<void> {
+  private async writeFailure(slot: Slot, error: ProviderError, raw: unknown): Promise<void> {
     const category = reportedCategory(error);
     let req: FailRequest = {
       category,
@@ -470,7 +597,7 @@ export class Runner {
     const backoff = new Backoff(100, 5_000);
     for (;;) {
       try {
-        const row = await failJob(this.db, slot.ref, req);
+        const row = await failJob(this.db, slot, req);
         this.dbOk();
         const final = row.status === 'failed';
         this.counters.failed[category] = (this.counters.failed[category] ?? 0) + 1;
@@ -480,20 +607,20 @@ export class Runner {
           source: `job ${slot.job.id}`,
           message: req.message!,
         };
-        log.warn(
-          {
+        this.log.warn(
+          slot.fields({
             category,
             final,
             ...(!final && { retry_at: new Date(row.run_after).toISOString() }),
             error: req.message,
-          },
+          }),
           final ? 'job failed' : 'job attempt failed; it will be retried',
         );
         return;
       } catch (err) {
         if (isLeaseGone(err)) {
           this.counters.lease_lost++;
-          log.warn({ category }, 'failure not recorded: the lease was lost');
+          this.log.warn(slot.fields({ category }), 'failure not recorded: the lease was lost');
           return;
         }
         if (!isTransientDbError(err) && req.result) {
@@ -505,8 +632,8 @@ export class Runner {
         if (!isTransientDbError(err) || Date.now() >= this.giveUpAt(slot)) {
           this.counters.write_gave_up++;
           this.dbError(err, 'fail');
-          log.error(
-            { err: describeError(err) },
+          this.log.error(
+            slot.fields({ err: describeError(err) }),
             'failure not written; the lease will expire and the job re-run',
           );
           return;
@@ -536,7 +663,7 @@ export class Runner {
     slot.beating = true;
     const sentAt = Date.now();
     try {
-      await heartbeat(this.db, slot.ref, this.opts.leaseMs);
+      await heartbeat(this.db, slot, this.opts.leaseMs);
       slot.lastBeatAt = sentAt;
       slot.leaseUntil = sentAt + this.opts.leaseMs;
       this.dbOk();
@@ -561,7 +688,7 @@ export class Runner {
       { job_id: slot.job.id, status: status ?? 'deleted' },
       'lease lost (job reaped, retried or cancelled elsewhere); aborting it, nothing will be written',
     );
-    slot.controller.abort(new Error(`lease lost (job is ${status ?? 'gone'})`));
+    slot.abort(new Error(`lease lost (job is ${status ?? 'gone'})`));
   }
 
   // ---------------------------------------------------------------------------------
@@ -571,8 +698,7 @@ export class Runner {
     return this.circuits.get(providerOf(h))!;
   }
 
-  private recordCircuit(handler: Handler, category: FailureCategory | null): void {
-    const circuit = this.circuitOf(handler);
+  private recordCircuit(circuit: Circuit, category: FailureCategory | null): void {
     const before = circuit.current;
     const opened = circuit.record(circuitOutcome(category));
     if (opened) {
@@ -657,12 +783,12 @@ export class Runner {
     const stuck = [...this.slots.values()].filter((s) => s.phase === 'running' && !s.lost);
     for (const s of stuck) {
       s.released = true;
-      s.controller.abort(new Error('worker shutting down'));
+      s.abort(new Error('worker shutting down'));
     }
     const released = (
       await Promise.all(
         stuck.map((s) =>
-          releaseJob(this.db, s.ref).then(
+          releaseJob(this.db, s).then(
             (row) => (row ? 1 : 0),
             (err) => {
               this.log.warn(
@@ -679,10 +805,31 @@ export class Runner {
     if (stuck.length > 0) this.log.warn({ released, aborted: stuck.length }, 'released unfinished jobs');
     // Let aborted handlers unwind and queued writes land, within the write window.
     const left = Math.max(0, this.drainDeadline - Date.now());
-    await Promise.race([Promise.allSettled([...this.slots.values()].map((s) => s.done)), sleep(left)]);
+    await this.waitSlotsGone(left);
     await this.completions.drain(this.drainDeadline);
     clearInterval(this.beatTimer);
     return { finished: atStart - stuck.length, released };
+  }
+
+  private slotsGoneWaiters: (() => void)[] = [];
+
+  private notifySlotsGone(): void {
+    if (this.slotsGoneWaiters.length === 0) return;
+    const waiters = this.slotsGoneWaiters;
+    this.slotsGoneWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Until every slot's outcome is settled (aborted handlers unwound, writes landed), at most `ms`. */
+  private waitSlotsGone(ms: number): Promise<void> {
+    if (this.slots.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.slotsGoneWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   private notifyIdle(): void {
