@@ -1,26 +1,16 @@
 // Loading job audio: base64, data URLs, downloads with a byte cap, sniffing WAV.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadAudio, sniffAudioMime } from '../../lib/providers/audio-input.ts';
-import { ProviderError } from '../../lib/providers/errors.ts';
 import { closeHttpPools } from '../../lib/providers/http.ts';
 import { makeWav, toBase64 } from '../support/fake-audio.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
+import { failure } from '../support/provider-failure.ts';
 
 // Any fake serves files: its `status` behaviour answers raw bytes on any path.
 let host: FakeOpenAI;
 const limits = { AUDIO_MAX_BYTES: 64 * 1024, AUDIO_DOWNLOAD_TIMEOUT: 1000 };
 const wav = makeWav({ seconds: 1, sampleRate: 8000 });
 const mp3 = new Uint8Array([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0, 1, 2, 3]);
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProviderError);
-    return e as ProviderError;
-  }
-  throw new Error('expected a ProviderError');
-}
 
 beforeAll(async () => {
   host = await startFakeOpenAI();

@@ -2,12 +2,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_AUDIO_LLM_PROMPT } from '../../lib/config/schema.ts';
 import { type AudioLlmOptions, cleanTranscript, transcribeAudioLlm } from '../../lib/providers/audio-llm.ts';
-import { ProviderError } from '../../lib/providers/errors.ts';
 import { closeHttpPools } from '../../lib/providers/http.ts';
 import type { AudioInput } from '../../lib/providers/types.ts';
 import { parseWav } from '../../lib/providers/wav.ts';
 import { makeWav } from '../support/fake-audio.ts';
 import { CHAT_PATH, chatParts, type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
+import { failure } from '../support/provider-failure.ts';
 
 const QWEN = 'Qwen/Qwen2-Audio-7B-Instruct';
 const VOXTRAL = 'mistralai/Voxtral-Small-24B-2507';
@@ -35,16 +35,6 @@ function audioBytes(url: string | undefined): Buffer {
   const m = /^data:([^;]+);base64,(.*)$/.exec(url ?? '');
   if (!m) throw new Error(`not a data URL: ${url?.slice(0, 40)}`);
   return Buffer.from(m[2]!, 'base64');
-}
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProviderError);
-    return e as ProviderError;
-  }
-  throw new Error('expected a ProviderError');
 }
 
 beforeAll(async () => {

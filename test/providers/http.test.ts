@@ -1,6 +1,5 @@
 // The outbound HTTP helper: keep-alive pools, deadlines vs the caller's abort, size caps.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ProviderError } from '../../lib/providers/errors.ts';
 import {
   closeHttpPools,
   dispatcherFor,
@@ -11,18 +10,9 @@ import {
 } from '../../lib/providers/http.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
 import { parseMultipart } from '../support/fake-server.ts';
+import { failure } from '../support/provider-failure.ts';
 
 let srv: FakeOpenAI;
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProviderError);
-    return e as ProviderError;
-  }
-  throw new Error('expected a ProviderError');
-}
 
 beforeAll(async () => {
   srv = await startFakeOpenAI();

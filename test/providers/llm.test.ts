@@ -1,24 +1,14 @@
 // The LLM client against a loopback vLLM: request bodies, answers, and every failure category.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ProviderError } from '../../lib/providers/errors.ts';
 import { closeHttpPools } from '../../lib/providers/http.ts';
 import { buildChatBody, chatCompletionsUrl, runChat } from '../../lib/providers/llm.ts';
 import { CHAT_PATH, type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
+import { failure } from '../support/provider-failure.ts';
 
 const MODEL = 'qwen2.5-14b';
 const KEY = 'llm-key-0123456789';
 let llm: FakeOpenAI;
 const opts = () => ({ baseUrl: llm.url, apiKey: KEY, model: MODEL, timeoutMs: 2000 });
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProviderError);
-    return e as ProviderError;
-  }
-  throw new Error('expected a ProviderError');
-}
 
 beforeAll(async () => {
   llm = await startFakeOpenAI({ models: [MODEL], apiKey: KEY });

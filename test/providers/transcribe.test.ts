@@ -1,12 +1,12 @@
 // A/B transcription across providers: order, attempts, skipped providers, failures, abort.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/load.ts';
-import { ProviderError } from '../../lib/providers/errors.ts';
 import { closeHttpPools } from '../../lib/providers/http.ts';
 import { transcribe } from '../../lib/providers/transcribe.ts';
 import { makeWav, toBase64 } from '../support/fake-audio.ts';
 import { CHAT_PATH, type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
 import { ASR_PATH, type FakeWhisperX, startFakeWhisperX } from '../support/fake-whisperx.ts';
+import { failure } from '../support/provider-failure.ts';
 
 const QWEN = 'Qwen/Qwen2-Audio-7B-Instruct';
 const VOXTRAL = 'mistralai/Voxtral-Small-24B-2507';
@@ -31,16 +31,6 @@ const input = {
   mime_type: 'audio/wav',
   call_id: 'c1',
 };
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProviderError);
-    return e as ProviderError;
-  }
-  throw new Error('expected a ProviderError');
-}
 
 beforeAll(async () => {
   [wx, qwen, voxtral] = await Promise.all([

@@ -6,6 +6,7 @@ import type { AudioInput } from '../../lib/providers/types.ts';
 import { parseAsrResponse, transcribeWhisperX } from '../../lib/providers/whisperx.ts';
 import { makeWav } from '../support/fake-audio.ts';
 import { ASR_PATH, type FakeWhisperX, startFakeWhisperX } from '../support/fake-whisperx.ts';
+import { failure } from '../support/provider-failure.ts';
 
 let wx: FakeWhisperX;
 const audio: AudioInput = {
@@ -13,16 +14,6 @@ const audio: AudioInput = {
   mimeType: 'audio/wav',
   filename: 'call.wav',
 };
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProviderError);
-    return e as ProviderError;
-  }
-  throw new Error('expected a ProviderError');
-}
 
 beforeAll(async () => {
   wx = await startFakeWhisperX();
