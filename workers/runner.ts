@@ -547,13 +547,19 @@ export class Runner {
       const ms = Date.now() - slot.claimedAt;
       this.counters.completed++;
       this.metrics.jobCompleted(this.labels(slot), ms);
-      this.log.debug(slot.fields({ duration_ms: ms }), 'job completed');
+      if (this.debugEnabled()) this.log.debug(slot.fields({ duration_ms: ms }), 'job completed');
     } catch (err) {
       this.log.error({ job_id: slot.job.id, err: describeError(err) }, 'writing a job outcome failed');
     } finally {
       this.forget(slot);
     }
   };
+
+  /** Whether a per-job debug line is worth building (pino can say; other loggers are asked anyway). */
+  private debugEnabled(): boolean {
+    const log = this.log as Logger & { isLevelEnabled?: (level: string) => boolean };
+    return typeof log.isLevelEnabled === 'function' ? log.isLevelEnabled('debug') : true;
+  }
 
   private async completionRefused(
     slot: Slot,
