@@ -1,5 +1,5 @@
 // Queue burn-down: N pending jobs (≈200-byte input), a no-op handler, jobs/s from the
-// first job in a worker's hands to the last completion being durable. Five systems, each
+// first job in a worker's hands to the last completion being durable. Six systems, each
 // on a fresh database per run, runs interleaved so drift on this shared machine hits all
 // of them alike; ratios are between medians of the same invocation.
 //
@@ -20,7 +20,7 @@ import { startWorker } from '../workers/main.ts';
 import { enqueueOurs } from './enqueue.ts';
 import { startServer } from './lib/child.ts';
 import { countingDb, describeProfile } from './lib/counting.ts';
-import { describeCpu, startCpu } from './lib/cpu.ts';
+import { type CpuUse, describeCpu, startCpu } from './lib/cpu.ts';
 import { ADMIN_URL, createDatabase, createMigrated } from './lib/db.ts';
 import { INPUT_BYTES, TASK_TYPE } from './lib/jobs.ts';
 import {
@@ -59,6 +59,7 @@ const TOKEN = 'bench-token-0123456789';
 
 export interface BurnResult {
   ms: number;
+  cpu?: CpuUse;
   /** Profile or check text for the report. */
   note?: string;
 }
@@ -141,12 +142,21 @@ export async function burnHttp(n: number, settings = HTTP_SETTINGS): Promise<Bur
     let t0 = 0;
     let requests = 0;
     let claims = 0;
+    // A 5xx is retried (as any external worker would: claim and complete are safe to repeat
+    // with the same lease token) and counted; the API process logs its cause on stderr.
+    const serverErrors = new Map<string, number>();
     const post = async (path: string, body: unknown) => {
-      requests++;
-      const r = await pool.request({ path, method: 'POST', headers, body: JSON.stringify(body) });
-      const json = (await r.body.json()) as any;
-      if (r.statusCode !== 200) throw new Error(`${path}: ${r.statusCode} ${JSON.stringify(json)}`);
-      return json;
+      for (let attempt = 0; ; attempt++) {
+        requests++;
+        const r = await pool.request({ path, method: 'POST', headers, body: JSON.stringify(body) });
+        const json = (await r.body.json()) as any;
+        if (r.statusCode === 200) return json;
+        const key = `${r.statusCode} ${json?.error?.code ?? ''}`.trim();
+        if (r.statusCode < 500 || attempt >= 5)
+          throw new Error(`${path}: ${r.statusCode} ${JSON.stringify(json)}`);
+        serverErrors.set(key, (serverErrors.get(key) ?? 0) + 1);
+        await sleep(50 * (attempt + 1));
+      }
     };
     const loop = async (w: number) => {
       const worker_id = `bench-http-${w}`;
@@ -176,7 +186,11 @@ export async function burnHttp(n: number, settings = HTTP_SETTINGS): Promise<Bur
     if (done.rows[0]!.n !== n) throw new Error(`http: ${done.rows[0]!.n} of ${n} jobs completed`);
     return {
       ms,
-      note: `${describeCpu(use, n)}; ${requests} HTTP requests (${(requests / n).toFixed(3)}/job: one claim per ${settings.claimLimit} + one complete per job), ${claims} claims`,
+      note:
+        `${describeCpu(use, n)}; ${requests} HTTP requests (${(requests / n).toFixed(3)}/job: one claim per ${settings.claimLimit} + one complete per job), ${claims} claims` +
+        (serverErrors.size > 0
+          ? `; server errors answered (then retried): ${[...serverErrors].map(([k, v]) => `${v}× ${k}`).join(', ')}`
+          : ''),
     };
   } finally {
     await pool.close();
@@ -307,7 +321,7 @@ export async function burnRaw(
     const ms = performance.now() - t0;
     const use = await cpu.stop();
     if (done !== n) throw new Error(`raw: ${done} of ${n} jobs completed`);
-    return { ms, note: describeCpu(use, n) };
+    return { ms, cpu: use, note: describeCpu(use, n) };
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
     await b.drop();
@@ -389,7 +403,16 @@ export async function burndown(opts: {
       // Rotate the order each run so no system always runs first (warm caches, drift).
       const order = systems.map((_, i) => systems[(i + r) % systems.length]!);
       for (const s of order) {
-        const res = await BURNERS[s](n);
+        let res: BurnResult;
+        try {
+          res = await BURNERS[s](n);
+        } catch (e) {
+          // One failed sample must not discard the others: say so and go on.
+          const msg = e instanceof Error ? e.message : String(e);
+          log(`  burndown n=${n} run ${r + 1}/${opts.runs} ${s}: FAILED ${msg}`);
+          notes.push(`burn-down ${n} ${s} run ${r + 1}: FAILED — ${msg}`);
+          continue;
+        }
         const rate = n / (res.ms / 1000);
         rates.get(s)!.push(rate);
         if (res.note) lastNote.set(s, res.note);

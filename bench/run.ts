@@ -4,6 +4,7 @@
 // behind them, ratios and target checks, and saves the results as JSON and Markdown under
 // .bench/ (git-ignored) for docs/BENCHMARKS.md. Every scenario creates and drops its own
 // aisvc_bench_* databases on the local PostgreSQL (BENCH_DATABASE_URL to change it).
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { burndown } from './burndown.ts';
@@ -16,7 +17,9 @@ import { parseArgs, type ScenarioName } from './lib/args.ts';
 import { ROOT_DIR } from './lib/child.ts';
 import { dropStale, serverInfo } from './lib/db.ts';
 import { markdownTable, printTable, type Row, row, type ScenarioResult } from './lib/report.ts';
+import { profileScenario } from './profile.ts';
 import { scale } from './scale.ts';
+import { schema } from './schema.ts';
 
 // DROP DATABASE … WITH (FORCE) ends the sessions a library may still hold idle on the
 // dropped database; those clients then emit "terminating connection due to administrator
@@ -47,7 +50,23 @@ const SCENARIO_RUNNERS: Record<ScenarioName, () => Promise<ScenarioResult>> = {
   scale: () => scale({ sizes: full ? [100_000, 1_000_000] : [100_000], calls: 50, runs: runs(3, 3), log }),
   coldstart: () => coldstart({ runs: runs(3, 5), log }),
   explain: () => explainAt1M({ log }),
+  profile: () => profileScenario({ n: 50_000, log }),
+  schema: () => schema({ n: args.n?.[0] ?? 20_000, runs: runs(5, 5), log }),
 };
+
+/** The commit measured, and whether the measured code (lib, workers, functions) had local changes. */
+function codeVersion(): string {
+  try {
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: ROOT_DIR, encoding: 'utf8' }).trim();
+    const head = git('rev-parse', '--short', 'HEAD');
+    const dirty = git('status', '--porcelain', '--', 'lib', 'workers', 'functions', 'migrations');
+    return dirty
+      ? `${head} + uncommitted changes in ${[...new Set(dirty.split('\n').map((l) => l.slice(3).split('/')[0]))].join(', ')}`
+      : head;
+  } catch {
+    return 'unknown';
+  }
+}
 
 async function main(): Promise<void> {
   const started = new Date();
@@ -64,10 +83,11 @@ async function main(): Promise<void> {
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' '),
+    code: codeVersion(),
   };
   log(`aisvc bench (${full ? 'full' : 'short'}): ${args.only.join(', ')}`);
   log(`machine: ${machine.cpus}, ${machine.memory_gb} GB, Node ${machine.node}; ${machine.postgres}`);
-  log(`load average at start: ${machine.loadavg_start}`);
+  log(`load average at start: ${machine.loadavg_start}; code ${machine.code}`);
 
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -97,7 +117,7 @@ async function main(): Promise<void> {
   console.log('');
   for (const n of notes) console.log(`- ${n}`);
   console.log(
-    `\nload average start ${machine.loadavg_start}, end ${loadEnd}; seconds per scenario ${JSON.stringify(timings)}`,
+    `\nload average start ${machine.loadavg_start}, end ${loadEnd}; code ${machine.code}; seconds per scenario ${JSON.stringify(timings)}`,
   );
 
   const dir = `${ROOT_DIR}.bench/`;

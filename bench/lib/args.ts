@@ -1,9 +1,25 @@
 // Command line of `npm run bench`: --full, --only a,b, --runs N, --quiet.
-export const SCENARIOS = ['enqueue', 'burndown', 'latency', 'http', 'scale', 'coldstart', 'explain'] as const;
+export const SCENARIOS = [
+  'enqueue',
+  'burndown',
+  'latency',
+  'http',
+  'scale',
+  'coldstart',
+  'explain',
+  'schema',
+  'profile',
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-/** `explain` writes docs/explain-1m.txt (a 1M-row load): only when asked for by name. */
-export const DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIOS.filter((s) => s !== 'explain');
+/**
+ * Only when asked for by name: `explain` (a 1M-row load, writes docs/explain-1m.txt) and
+ * `schema` (what each index and trigger of the table costs) and `profile` (V8 CPU profiles of
+ * the API under GET load and of the worker's burn-down): profiles, not targets.
+ */
+export const DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIOS.filter(
+  (s) => s !== 'explain' && s !== 'schema',
+);
 
 export interface BenchArgs {
   full: boolean;
@@ -48,7 +64,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       console.log(
         `npm run bench [-- --full] [--only ${SCENARIOS.join(',')}] [--runs N] [--n 20000,100000]\n` +
           'Short sizes by default (< ~5 min); --full runs the issue sizes (20k/100k burn-down, 1M scale).\n' +
-          "'explain' (EXPLAIN ANALYZE at 1M → docs/explain-1m.txt) runs only when named in --only.",
+          "'explain' (EXPLAIN ANALYZE at 1M → docs/explain-1m.txt) 'schema' (cost of each index/trigger) and 'profile' (CPU profiles) run only when named in --only.",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);

@@ -14,12 +14,21 @@ export const BENCH_DIR = fileURLToPath(new URL('../', import.meta.url));
 export const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Starts `bench/servers/<script>` under tsx with the given environment. */
-export function startServer(script: string, env: Record<string, string>, timeoutMs = 30_000): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', `${BENCH_DIR}servers/${script}`], {
-    cwd: ROOT_DIR,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+export function startServer(
+  script: string,
+  env: Record<string, string>,
+  opts: { timeoutMs?: number; nodeArgs?: string[] } = {},
+): Promise<Child> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const proc = spawn(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), '--import', 'tsx', `${BENCH_DIR}servers/${script}`],
+    {
+      cwd: ROOT_DIR,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => {

@@ -1,5 +1,5 @@
 // The two peers, set up the way their documentation and our measurements say is best on
-// this machine (see /work/shared/notes/toolchain.md and bench/README in docs/BENCHMARKS.md):
+// this machine (the peers' notes in /work/shared/notes/toolchain.md, checked here; docs/BENCHMARKS.md):
 //   pg-boss 12:          batchSize 500, localConcurrency 4, burstWhenBatchFull (fetch again at
 //                         once while batches come back full), 0.5 s poll floor, no supervisor;
 //   graphile-worker 0.18: concurrency 24, localQueue.size 500, completeJobBatchDelay 0.
