@@ -13,13 +13,14 @@
 import pg from 'pg';
 import { Pool } from 'undici';
 import { loadConfig } from '../lib/config/load.ts';
+import type { Queryable } from '../lib/db/port.ts';
 import { claimJobs } from '../lib/jobs/claim.ts';
 import { completeMany } from '../lib/jobs/lease.ts';
 import type { Handler } from '../workers/handler.ts';
 import { startWorker } from '../workers/main.ts';
 import { enqueueOurs } from './enqueue.ts';
 import { startServer } from './lib/child.ts';
-import { countingDb, describeProfile } from './lib/counting.ts';
+import { countingDb, describeProfile, type QueryProfile } from './lib/counting.ts';
 import { type CpuUse, describeCpu, startCpu } from './lib/cpu.ts';
 import { ADMIN_URL, createDatabase, createMigrated } from './lib/db.ts';
 import { INPUT_BYTES, TASK_TYPE } from './lib/jobs.ts';
@@ -66,6 +67,33 @@ export interface BurnResult {
 
 // ---- our runner -------------------------------------------------------------------
 
+/**
+ * Resolves when all n jobs' completions are committed: counted from the completion
+ * statements' row counts as they return (precise, no extra queries), or — should those
+ * statements change shape — by asking the database once every handler has run.
+ */
+export async function untilCompleted(
+  db: Queryable,
+  profile: QueryProfile,
+  handled: () => number,
+  n: number,
+): Promise<void> {
+  const written = () => (profile.get('completeMany')?.rows ?? 0) + (profile.get('completeJob')?.rows ?? 0);
+  await until(() => written() >= n || handled() >= n, `the handlers to see ${n} jobs`, 600_000, 1);
+  await until(
+    async () =>
+      written() >= n ||
+      (
+        await db.query<{ left: number }>(
+          `SELECT count(*)::int AS left FROM ai_jobs WHERE status IN ('pending', 'running')`,
+        )
+      ).rows[0]!.left === 0,
+    `the completions of ${n} jobs`,
+    600_000,
+    2,
+  );
+}
+
 export async function burnRunner(n: number, settings = RUNNER_SETTINGS): Promise<BurnResult> {
   const b = await createMigrated('burn_runner', settings.poolMax);
   try {
@@ -105,8 +133,7 @@ export async function burnRunner(n: number, settings = RUNNER_SETTINGS): Promise
         ),
       ),
     );
-    const written = () => (profile.get('completeMany')?.rows ?? 0) + (profile.get('completeJob')?.rows ?? 0);
-    await until(() => written() >= n, `runner burn-down of ${n}`, 600_000, 1);
+    await untilCompleted(b.db, profile, () => seen, n);
     const ms = performance.now() - t0;
     const use = await cpu.stop();
     await Promise.all(workers.map((w) => w.stop()));

@@ -12,6 +12,7 @@ import { loadConfig } from '../lib/config/load.ts';
 import { createJobs } from '../lib/jobs/create.ts';
 import type { Handler } from '../workers/handler.ts';
 import { startWorker } from '../workers/main.ts';
+import { untilCompleted } from './burndown.ts';
 import { enqueueOurs } from './enqueue.ts';
 import { ROOT_DIR, startServer } from './lib/child.ts';
 import { countingDb } from './lib/counting.ts';
@@ -20,7 +21,6 @@ import { createMigrated } from './lib/db.ts';
 import { benchJob, TASK_TYPE } from './lib/jobs.ts';
 import { analyze } from './lib/peers.ts';
 import { row, type ScenarioResult } from './lib/report.ts';
-import { until } from './lib/stats.ts';
 
 const DIR = `${ROOT_DIR}.bench/profiles/`;
 const TOKEN = 'bench-token-0123456789';
@@ -105,8 +105,7 @@ async function profileWorker(
       }),
       { db, handlers: [noop], probe: false },
     );
-    const written = () => (profile.get('completeMany')?.rows ?? 0) + (profile.get('completeJob')?.rows ?? 0);
-    await until(() => written() >= n, 'profiled burn-down', 600_000, 1);
+    await untilCompleted(b.db, profile, () => seen, n);
     const rate = n / ((performance.now() - t0) / 1000);
     const { profile: cpu } = await session.post('Profiler.stop');
     session.disconnect();

@@ -13,10 +13,12 @@ export type QueryProfile = Map<string, QueryCount>;
 /** A short label for a statement: its first keyword plus the table or function it hits. */
 export function kindOf(sql: string): string {
   const s = sql.replace(/\s+/g, ' ').trim();
-  if (/^WITH next AS .*UPDATE ai_jobs/i.test(s)) return 'claim (CTE UPDATE … SKIP LOCKED)';
-  if (/^UPDATE ai_jobs AS j SET status = 'completed'.*jsonb_to_recordset/i.test(s)) return 'completeMany';
-  if (/^UPDATE ai_jobs SET status = 'completed'/i.test(s)) return 'completeJob';
-  if (/^UPDATE ai_jobs SET lease_expires_at/i.test(s)) return 'heartbeat';
+  // Unanchored: a statement may be wrapped (e.g. in a CTE that also sends NOTIFYs).
+  if (/UPDATE ai_jobs AS j SET status = 'running'|WITH next AS .*UPDATE ai_jobs/i.test(s))
+    return 'claim (CTE UPDATE … SKIP LOCKED)';
+  if (/UPDATE ai_jobs AS j SET status = 'completed'.*jsonb_to_recordset/i.test(s)) return 'completeMany';
+  if (/UPDATE ai_jobs SET status = 'completed'/i.test(s)) return 'completeJob';
+  if (/UPDATE ai_jobs SET lease_expires_at/i.test(s)) return 'heartbeat';
   const m = /^(\w+)(?:.*?\b(?:FROM|INTO|UPDATE)\s+(\w+))?/i.exec(s);
   return m ? `${m[1]!.toUpperCase()} ${m[2] ?? ''}`.trim() : s.slice(0, 30);
 }
