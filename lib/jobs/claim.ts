@@ -23,14 +23,18 @@ WITH next AS (
   ORDER BY priority DESC, run_after, id
   LIMIT $2
   FOR UPDATE SKIP LOCKED
+), claimed AS (
+  UPDATE ai_jobs AS j
+  SET status = 'running', worker_id = $1, lease_token = gen_random_uuid(), attempts = j.attempts + 1,
+      lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
+      started_at = now(), updated_at = now(), finished_at = NULL, duration_ms = NULL
+  FROM next
+  WHERE j.id = next.id
+  RETURNING j.*
 )
-UPDATE ai_jobs AS j
-SET status = 'running', worker_id = $1, lease_token = gen_random_uuid(), attempts = j.attempts + 1,
-    lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
-    started_at = now(), updated_at = now(), finished_at = NULL, duration_ms = NULL
-FROM next
-WHERE j.id = next.id
-RETURNING j.*`;
+-- UPDATE … RETURNING does not keep the CTE's order; callers expect claim order, and
+-- PostgreSQL sorts these few hundred rows far cheaper than JavaScript comparing Dates.
+SELECT * FROM claimed ORDER BY priority DESC, run_after, id`;
 
 export async function claimJobs(db: Queryable, req: ClaimRequest): Promise<JobRow[]> {
   const r = await db.query<JobRow>(CLAIM, [
