@@ -57,7 +57,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, () => Promise<ScenarioResult>> = {
 /** The commit measured, and whether the measured code (lib, workers, functions) had local changes. */
 function codeVersion(): string {
   try {
-    const git = (...a: string[]) => execFileSync('git', a, { cwd: ROOT_DIR, encoding: 'utf8' }).trim();
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: ROOT_DIR, encoding: 'utf8' }).trimEnd();
     const head = git('rev-parse', '--short', 'HEAD');
     const dirty = git('status', '--porcelain', '--', 'lib', 'workers', 'functions', 'migrations');
     return dirty
