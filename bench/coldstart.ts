@@ -21,6 +21,32 @@ import { type Row, row, type ScenarioResult } from './lib/report.ts';
 import { midMedian } from './lib/stats.ts';
 
 const DIST = `${ROOT_DIR}dist/functions/`;
+const FRESH = `${ROOT_DIR}.bench/bundles/`;
+
+/**
+ * The bundles to measure: built fresh from the working tree by scripts/build.ts's build()
+ * into .bench/bundles/ (so they match the code the other scenarios measure; dist/ is left
+ * alone), else the last `npm run build` output in dist/functions/, else none.
+ */
+async function bundleDir(log: (s: string) => void): Promise<{ dir: string; source: string } | null> {
+  const script = `${ROOT_DIR}scripts/build.ts`;
+  if (existsSync(script)) {
+    try {
+      const { build } = (await import(pathToFileURL(script).href)) as {
+        build(dist: string, opts: { node?: boolean }): Promise<unknown>;
+      };
+      await build(FRESH.slice(0, -1), { node: false });
+      return {
+        dir: `${FRESH}functions/`,
+        source: 'built fresh from the working tree (scripts/build.ts build())',
+      };
+    } catch (e) {
+      log(`  coldstart: fresh build failed (${e instanceof Error ? e.message : String(e)}); using dist/`);
+    }
+  }
+  if (existsSync(DIST)) return { dir: DIST, source: 'dist/functions from the last `npm run build`' };
+  return null;
+}
 const TOKEN = 'bench-token-0123456789';
 
 // Runs in the fresh process: `node --input-type=module -e CHILD`.
@@ -97,15 +123,15 @@ function runChild(bundle: string, request: object, env: Record<string, string>):
 
 export async function coldstart(opts: { runs: number; log?: (s: string) => void }): Promise<ScenarioResult> {
   const log = opts.log ?? (() => {});
-  if (!existsSync(DIST)) {
+  const bundles = await bundleDir(log);
+  if (!bundles) {
     return {
-      rows: [
-        row('cold start', 'per-route bundles', null, 'ms', { note: 'not measured: dist/functions missing' }),
-      ],
-      notes: ['cold start: not measured — dist/functions/ is missing (run `npm run build` first).'],
+      rows: [row('cold start', 'per-route bundles', null, 'ms', { note: 'not measured: no bundles' })],
+      notes: ['cold start: not measured — no scripts/build.ts to build with and no dist/functions/.'],
     };
   }
-  const files = (await readdir(DIST)).filter((f) => f.endsWith('.mjs')).sort();
+  const DIR = bundles.dir;
+  const files = (await readdir(DIR)).filter((f) => f.endsWith('.mjs')).sort();
   const b = await createMigrated('coldstart', 2);
   const proxy = await startWsProxy('127.0.0.1', Number(new URL(b.url).port || 5432));
   const [seed] = await createJobs(b.db, [benchJob(1)]);
@@ -129,7 +155,7 @@ export async function coldstart(opts: { runs: number; log?: (s: string) => void 
         path,
         ...(def?.method === 'POST' && { body: JSON.stringify(def.example ?? {}) }),
       };
-      const file = `${DIST}${f}`;
+      const file = `${DIR}${f}`;
       const bytes = (await stat(file)).size;
       const gzip = gzipSync(await readFile(file)).length;
       const runs: ChildResult[] = [];
@@ -157,7 +183,7 @@ export async function coldstart(opts: { runs: number; log?: (s: string) => void 
     await b.drop();
   }
   notes.push(
-    `cold start: ${files.length} bundles, ${opts.runs} fresh processes each; the first response includes opening the Neon ` +
+    `cold start: ${files.length} bundles (${bundles.source}), ${opts.runs} fresh processes each; the first response includes opening the Neon ` +
       'WebSocket connection through the local proxy and the route’s query. Worst bundle: ' +
       `${Math.max(...totals).toFixed(1)} ms.`,
   );
