@@ -18,7 +18,7 @@ export type ScenarioName = (typeof SCENARIOS)[number];
  * the API under GET load and of the worker's burn-down): profiles, not targets.
  */
 export const DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIOS.filter(
-  (s) => s !== 'explain' && s !== 'schema',
+  (s) => s !== 'explain' && s !== 'schema' && s !== 'profile',
 );
 
 export interface BenchArgs {
