@@ -17,9 +17,15 @@ export function toAppError(err: unknown, log: Logger, fields: Record<string, unk
   if (err instanceof AppError) return err;
   // Database unreachable / pool exhausted: tell the caller to retry, not that we broke.
   const code = (err as { code?: string })?.code;
+  // pg-pool's "timeout exceeded when trying to connect" (every connection busy) carries
+  // no code: it is back-pressure, so the caller should retry, not see a crash.
+  const poolTimeout =
+    err instanceof Error &&
+    /timeout exceeded when trying to connect|Connection terminated/i.test(err.message);
   if (
-    typeof code === 'string' &&
-    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|57P01|57P03|53300|08\w\w\w)$/.test(code)
+    poolTimeout ||
+    (typeof code === 'string' &&
+      /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|57P01|57P03|53300|08\w\w\w)$/.test(code))
   ) {
     log.warn({ ...fields, err_code: code }, 'database unavailable');
     return new AppError('unavailable', 'database unavailable; retry later');

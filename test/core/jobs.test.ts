@@ -343,6 +343,27 @@ describe.each(DRIVERS)('jobs repository on %s', (driver) => {
     expect(await code(listJobs(db, { cursor: 'not-a-cursor' }))).toBe('validation_error');
   });
 
+  it('list by several statuses merges one ordered branch per status, with pagination', async () => {
+    await createJobs(
+      db,
+      Array.from({ length: 6 }, (_, i) => job({ owner_ref: `m/${i}` })),
+    );
+    const jobs = await claimJobs(db, { workerId: 'w1', limit: 4, leaseMs: 60_000 });
+    await failJob(db, ref(jobs[0]!), { category: 'invalid_input' });
+    await failJob(db, ref(jobs[1]!), { category: 'invalid_input' });
+    await cancelByFilter(db, { ids: [jobs[2]!.id] });
+    const want = [jobs[0]!.id, jobs[1]!.id, jobs[2]!.id].sort().reverse();
+    const all = await listJobs(db, { status: ['failed', 'cancelled'] });
+    expect(all.jobs.map((j) => j.id)).toEqual(want);
+    const p1 = await listJobs(db, { status: ['cancelled', 'failed', 'failed'], limit: 2 });
+    const p2 = await listJobs(db, { status: ['cancelled', 'failed'], limit: 2, cursor: p1.next_cursor! });
+    expect([...p1.jobs, ...p2.jobs].map((j) => j.id)).toEqual(want);
+    expect(p2.next_cursor).toBeNull();
+    expect(
+      (await listJobs(db, { status: ['failed', 'running'], owner_ref: 'm/0' })).jobs.length,
+    ).toBeLessThanOrEqual(1);
+  });
+
   it('stats: queue counts, per type, window counts, errors and durations', async () => {
     await createJobs(db, [job(), job(), job({ task_type: 'transcribe', model_profile: 'whisperx' }), job()]);
     const [a, b] = await claimJobs(db, {
