@@ -8,7 +8,7 @@
 //         `text` may be absent: it is then the segments' texts joined.
 //   errors → FastAPI `{"detail": ...}` (422) or a plain "Internal Server Error" (500).
 //
-// The asynchronous whisperX-FastAPI and the OpenAI-style servers are not implemented here.
+// The asynchronous whisperX-FastAPI and the OpenAI-style servers are not supported yet (see docs/workers.md).
 import { invalidOutput } from './errors.ts';
 import { Multipart, postJson } from './http.ts';
 import type { AudioInput, ProviderTranscript, TranscriptSegment } from './types.ts';
