@@ -3,6 +3,7 @@
 // the Neon driver and console logging.
 import type { Config } from '../config/schema.ts';
 import type { Db } from '../db/port.ts';
+import type { ProviderProbe } from '../providers/probe.ts';
 import type { Logger, Metrics } from '../telemetry/port.ts';
 
 export interface Clock {
@@ -31,16 +32,6 @@ export const systemClock: Clock = {
  */
 export type JobWaiter = (id: string, ms: number, signal?: AbortSignal) => Promise<{ woken: Promise<void> }>;
 
-export interface ProviderStatus {
-  name: string;
-  configured: boolean;
-  reachable: boolean | null;
-  latency_ms: number | null;
-  models?: string[];
-  error?: string;
-  url?: string;
-}
-
 export interface Deps {
   db: Db;
   config: Config;
@@ -49,7 +40,7 @@ export interface Deps {
   metrics: Metrics;
   /** Outbound HTTP for the infra sidecar (Web fetch; undici stays in workers). */
   fetch: typeof fetch;
-  probeProviders?: () => Promise<ProviderStatus[]>;
+  probeProviders?: () => Promise<ProviderProbe[]>;
   waitForJob?: JobWaiter;
   /** Aborted when the process starts shutting down: long-polls answer at once. */
   stopping?: AbortSignal;

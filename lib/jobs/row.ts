@@ -3,6 +3,7 @@
 // fencing token, not something every reader needs.
 import type { FailureCategory } from './categories.ts';
 import type { JobStatus } from './schemas.ts';
+import { TERMINAL_STATUSES } from './transitions.ts';
 
 export interface JobRow {
   id: string;
@@ -53,4 +54,4 @@ export function toJobJson(row: JobRow, opts: { withLease?: boolean } = {}): JobJ
   return out;
 }
 
-export const isTerminal = (s: JobStatus): boolean => s === 'completed' || s === 'failed' || s === 'cancelled';
+export const isTerminal = (s: JobStatus): boolean => (TERMINAL_STATUSES as readonly JobStatus[]).includes(s);

@@ -117,15 +117,7 @@ const VALID_JOB = {
   input: { user: 'hi' },
   idempotency_key: 'k',
 };
-const VALID = {
-  owner_service: 'telephony',
-  owner_ref: 'r/1',
-  task_type: 'llm_chat',
-  model_profile: 'm',
-  input: { user: 'hi' },
-  idempotency_key: 'k',
-  worker_id: 'w',
-};
+const VALID = { ...VALID_JOB, worker_id: 'w' };
 const nearValid = fc
   .tuple(fc.constantFrom(...FIELDS), value, fc.constantFrom(...FIELDS), value, fc.boolean())
   .map(([k1, v1, k2, v2, two]) => {
