@@ -65,7 +65,7 @@ export function openPg(url: string, opts: PgOptions = {}): Db {
         client.release(broken);
       }
     },
-    async listen(channel, onNotify) {
+    async listen(channel, onNotify, onLost) {
       // A dedicated client: LISTEN is per session, and a pooled client would lose it.
       const client = new pg.Client({
         connectionString: url,
@@ -73,7 +73,21 @@ export function openPg(url: string, opts: PgOptions = {}): Db {
         connectionTimeoutMillis: 10_000,
         keepAlive: true,
       });
-      client.on('error', (err) => opts.onError?.(err));
+      // Once the session is up, its death ('error' then 'end', or only 'end' when the
+      // server closes cleanly) is reported exactly once, unless we closed it ourselves.
+      let up = false;
+      let closing = false;
+      let reported = false;
+      const lost = (err?: Error) => {
+        if (!up || closing || reported) return;
+        reported = true;
+        onLost?.(err);
+      };
+      client.on('error', (err) => {
+        opts.onError?.(err);
+        lost(err);
+      });
+      client.on('end', () => lost());
       client.on('notification', (n) => {
         if (n.channel === channel) onNotify(n.payload ?? '');
       });
@@ -81,10 +95,13 @@ export function openPg(url: string, opts: PgOptions = {}): Db {
         await client.connect();
         await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
       } catch (err) {
+        closing = true;
         await client.end().catch(() => {});
         throw err;
       }
+      up = true;
       return async () => {
+        closing = true;
         await client.end().catch(() => {});
       };
     },
