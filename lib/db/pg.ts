@@ -1,6 +1,7 @@
 // node-postgres pool over TCP: the driver for Kubernetes pods, workers and CI.
 import pg from 'pg';
-import type { Db, Queryable, QueryResult } from './port.ts';
+import type { Db, QueryResult } from './port.ts';
+import { inTransaction } from './transaction.ts';
 
 // timestamptz → Date is pg's default; keep int8 (only counts use it) as numbers: our
 // counts never approach 2^53.
@@ -37,34 +38,7 @@ export function openPg(url: string, opts: PgOptions = {}): Db {
     async exec(sql) {
       await pool.query(sql);
     },
-    async transaction(fn) {
-      const client = await pool.connect();
-      const tx: Queryable = {
-        query: async <T>(text: string, params?: readonly unknown[]) => {
-          const r = await client.query(text, params as unknown[] | undefined);
-          return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
-        },
-        exec: async (sql) => {
-          await client.query(sql);
-        },
-      };
-      let broken = false;
-      try {
-        await client.query('BEGIN');
-        const out = await fn(tx);
-        await client.query('COMMIT');
-        return out;
-      } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broken = true;
-        }
-        throw err;
-      } finally {
-        client.release(broken);
-      }
-    },
+    transaction: (fn) => inTransaction(() => pool.connect(), fn),
     async listen(channel, onNotify, onLost) {
       // A dedicated client: LISTEN is per session, and a pooled client would lose it.
       const client = new pg.Client({
