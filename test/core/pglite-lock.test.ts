@@ -58,6 +58,8 @@ describe('one process per embedded database directory', () => {
     const first = start(data);
     // The lock is taken before PGlite opens the directory; no need to wait for initdb.
     await until(() => existsSync(`${data}.lock`), 20_000);
+    // Defect 7: the ~20 s first start says what it is doing.
+    expect(first.output()).toContain(`creating the embedded database in ${data} (first start only`);
     const second = start(data);
     expect(await second.exited).toBe(1);
     expect(second.output()).toContain(`in use by another process (pid ${first.child.pid}`);
