@@ -16,6 +16,40 @@ let api: TestApi;
 const count = async (where = 'TRUE') =>
   (await api.t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai_jobs WHERE ${where}`)).rows[0]!.n;
 
+/**
+ * Swaps the API's clock for a manual one whose sleep advances it at once, and takes the
+ * LISTEN waiter away so a long-poll waits on that clock (the re-reading path).
+ */
+function withManualClock() {
+  const saved = { clock: api.deps.clock, waitForJob: api.deps.waitForJob };
+  let now = 1_000_000;
+  api.deps.clock = {
+    now: () => now,
+    sleep: async (ms) => {
+      now += ms;
+    },
+  };
+  api.deps.waitForJob = undefined;
+  return {
+    elapsed: () => now - 1_000_000,
+    restore: () => Object.assign(api.deps, saved),
+  };
+}
+
+/** Resolves once the next long-poll has subscribed to its job's finish notification. */
+function onceSubscribed(): Promise<void> {
+  const wait = api.deps.waitForJob;
+  if (!wait) return Promise.resolve(); // no LISTEN on this driver: the poll re-reads
+  return new Promise((resolve) => {
+    api.deps.waitForJob = async (...args) => {
+      const sub = await wait(...args);
+      api.deps.waitForJob = wait;
+      resolve();
+      return sub;
+    };
+  });
+}
+
 beforeAll(async () => {
   api = await startTestApi({ MAX_BODY_BYTES: '65536' });
 });
@@ -185,7 +219,7 @@ describe('worker protocol', () => {
       lease_timeout: '10m',
     });
     expect(hb.status).toBe(200);
-    expect(Date.parse(hb.body.lease_expires_at) - Date.now()).toBeGreaterThan(500_000);
+    expect(Date.parse(hb.body.lease_expires_at) - Date.parse(hb.body.updated_at)).toBe(600_000);
     const done = await api.json('POST', `/api/v1/jobs/${j.id}/complete`, {
       worker_id: 'w1',
       lease_token: j.lease_token,
@@ -232,7 +266,7 @@ describe('worker protocol', () => {
       retry_after: 20,
     });
     expect(f.body).toMatchObject({ status: 'pending', error_category: 'rate_limited' });
-    expect(Date.parse(f.body.run_after) - Date.now()).toBeGreaterThan(18_000);
+    expect(Date.parse(f.body.run_after) - Date.parse(f.body.updated_at)).toBeGreaterThanOrEqual(20_000);
     expect(await claim()).toEqual([]);
     await api.t.db.query('UPDATE ai_jobs SET run_after = now()');
     const [j2] = await claim();
@@ -284,14 +318,20 @@ describe('worker protocol', () => {
 
   it('long-poll returns as soon as the job finishes, and after the wait otherwise', async () => {
     const a = await api.json('POST', '/api/v1/jobs', job());
-    const t0 = Date.now();
+    // The timed-out poll on the injected clock: the server sleeps exactly the wait, on
+    // its clock, and no real time passes.
+    const clock = withManualClock();
     const short = await api.json('GET', `/api/v1/jobs/${a.body.id}?wait=300ms`);
+    clock.restore();
     expect(short.body.status).toBe('pending');
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
+    expect(clock.elapsed()).toBe(300);
+
+    // The woken poll: complete once the waiter is subscribed (no sleep to "let it start");
+    // wait=20s, so only the finish notification can answer it within the test's time.
     const [j] = await claim();
-    const t1 = Date.now();
+    const subscribed = onceSubscribed();
     const waiting = api.json('GET', `/api/v1/jobs/${a.body.id}?wait=20s`);
-    await new Promise((r) => setTimeout(r, 200));
+    await subscribed;
     await api.json('POST', `/api/v1/jobs/${j.id}/complete`, {
       worker_id: 'w1',
       lease_token: j.lease_token,
@@ -299,7 +339,6 @@ describe('worker protocol', () => {
     });
     const r = await waiting;
     expect(r.body.status).toBe('completed');
-    expect(Date.now() - t1).toBeLessThan(2_000);
     expect((await api.json('GET', `/api/v1/jobs/${a.body.id}?wait=61s`)).status).toBe(400);
   });
 
@@ -309,6 +348,49 @@ describe('worker protocol', () => {
     await api.t.db.query(`UPDATE ai_jobs SET lease_expires_at = now() - interval '1 second'`);
     const r = await api.json('POST', '/api/v1/jobs/reap');
     expect(r.body).toMatchObject({ requeued: 1, failed: 0, pruned: 0 });
+  });
+});
+
+describe('durations: a bare number is seconds, everywhere', () => {
+  it('?wait=1 long-polls one second (on the injected clock), not one millisecond', async () => {
+    const a = await api.json('POST', '/api/v1/jobs', job());
+    const clock = withManualClock();
+    const r = await api.json('GET', `/api/v1/jobs/${a.body.id}?wait=1`);
+    clock.restore();
+    expect(r.body.status).toBe('pending');
+    expect(clock.elapsed()).toBe(1000);
+  });
+
+  it('lease_timeout: 1800 is a 30-minute lease; "90" is 90 s; under 5 s is a 400', async () => {
+    await api.json('POST', '/api/v1/jobs', job());
+    await api.json('POST', '/api/v1/jobs', job());
+    const c = await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w1', lease_timeout: 1800 });
+    expect(c.status).toBe(200);
+    const left = Date.parse(c.body.jobs[0].lease_expires_at) - Date.parse(c.body.jobs[0].started_at);
+    expect(left).toBe(1_800_000);
+    const d = await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w1', lease_timeout: '90' });
+    expect(Date.parse(d.body.jobs[0].lease_expires_at) - Date.parse(d.body.jobs[0].started_at)).toBe(90_000);
+    for (const short of [4, '4', '4999ms', '1s']) {
+      const r = await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w1', lease_timeout: short });
+      expect(r.status, String(short)).toBe(400);
+      expect(r.body.error.details.issues[0]).toMatchObject({
+        path: 'lease_timeout',
+        message: expect.stringContaining('between 5s and 1d'),
+      });
+    }
+  });
+
+  it('retry_after as a number or as bare text is seconds', async () => {
+    await api.json('POST', '/api/v1/jobs', job());
+    const [j] = (await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w1' })).body.jobs;
+    const f = await api.json('POST', `/api/v1/jobs/${j.id}/fail`, {
+      worker_id: 'w1',
+      lease_token: j.lease_token,
+      category: 'rate_limited',
+      retry_after: '600',
+    });
+    expect(f.status).toBe(200);
+    expect(Date.parse(f.body.run_after) - Date.parse(f.body.updated_at)).toBeGreaterThanOrEqual(600_000);
   });
 });
 
