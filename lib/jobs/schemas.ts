@@ -5,9 +5,7 @@ import * as z from 'zod/mini';
 import { DURATION_HINT, formatDuration, MIN_LEASE_MS, parseDuration } from '../config/duration.ts';
 import { FAILURE_CATEGORIES } from './categories.ts';
 import './messages.ts';
-
-export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+import { JOB_STATUSES } from './transitions.ts';
 
 /** Largest `input` (serialised JSON) a job may carry; audio belongs behind `audio_url`. */
 export const MAX_INPUT_BYTES = 1_048_576;
@@ -108,7 +106,6 @@ export const batchCreateSchema = z.strictObject({
       z.maxLength(MAX_BATCH_ITEMS, `must hold at most ${MAX_BATCH_ITEMS} jobs`),
     ),
 });
-export type BatchCreate = z.infer<typeof batchCreateSchema>;
 
 // ---- filters (list, retry by filter, cancel by filter) -------------------------
 
@@ -145,6 +142,12 @@ export const byFilterSchema = z.strictObject({
 });
 export type ByFilter = z.infer<typeof byFilterSchema>;
 
+/** Retry's own switch: `include_cancelled` also brings back jobs cancelled by mistake. */
+const includeCancelled = { include_cancelled: z.optional(z.boolean()) };
+export const retryByFilterSchema = z.strictObject({ ...byFilterSchema.shape, ...includeCancelled });
+export type RetryByFilter = z.infer<typeof retryByFilterSchema>;
+export const retryOneSchema = z.strictObject(includeCancelled);
+
 // ---- worker protocol ----------------------------------------------------------
 
 export const claimSchema = z.strictObject({
@@ -162,10 +165,8 @@ export const heartbeatSchema = z.strictObject({
   ...leaseFields,
   lease_timeout: z.optional(durationMs(MIN_LEASE_MS, MAX_LEASE_MS)),
 });
-export type Heartbeat = z.infer<typeof heartbeatSchema>;
 
 export const completeSchema = z.strictObject({ ...leaseFields, result: jsonObject(MAX_RESULT_BYTES) });
-export type Complete = z.infer<typeof completeSchema>;
 
 export const failSchema = z.strictObject({
   ...leaseFields,
@@ -176,4 +177,3 @@ export const failSchema = z.strictObject({
   /** Partial output worth keeping (e.g. transcription attempts when every provider failed). */
   result: z.optional(jsonObject(MAX_RESULT_BYTES)),
 });
-export type Fail = z.infer<typeof failSchema>;

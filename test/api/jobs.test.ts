@@ -289,6 +289,58 @@ describe('worker protocol', () => {
     });
   });
 
+  it('a repeated fail from the holder gets the same 200 answer (both outcomes); anyone else 409', async () => {
+    await api.json('POST', '/api/v1/jobs', job({ max_attempts: 2 }));
+    const [j] = await claim();
+    const body = { worker_id: 'w1', lease_token: j.lease_token, category: 'provider_error', retry_after: 60 };
+    const first = await api.json('POST', `/api/v1/jobs/${j.id}/fail`, body);
+    expect(first).toMatchObject({ status: 200, body: { status: 'pending', attempts: 1 } });
+    const replay = await api.json('POST', `/api/v1/jobs/${j.id}/fail`, body);
+    expect(replay).toEqual(first);
+    const other = await api.json('POST', `/api/v1/jobs/${j.id}/fail`, { ...body, worker_id: 'w2' });
+    expect(other.status).toBe(409);
+    expect(other.body.error).toMatchObject({ code: 'lease_lost', details: { status: 'pending' } });
+
+    await api.t.db.query('UPDATE ai_jobs SET run_after = now()');
+    const [k] = await claim();
+    const last = { worker_id: 'w1', lease_token: k.lease_token, category: 'provider_error' };
+    const failed = await api.json('POST', `/api/v1/jobs/${k.id}/fail`, last);
+    expect(failed).toMatchObject({ status: 200, body: { status: 'failed', attempts: 2 } });
+    expect(await api.json('POST', `/api/v1/jobs/${k.id}/fail`, last)).toEqual(failed);
+    // The first attempt's holder replaying its old fail is refused: the token moved on.
+    expect((await api.json('POST', `/api/v1/jobs/${k.id}/fail`, body)).status).toBe(409);
+  });
+
+  it('include_cancelled: a job cancelled by mistake goes back to pending, by id and by filter', async () => {
+    const a = await api.json('POST', '/api/v1/jobs', job({ idempotency_key: 'oops' }));
+    const b = await api.json('POST', '/api/v1/jobs', job({ owner_ref: 'beeline/2' }));
+    await api.json('POST', '/api/v1/jobs/cancel', { owner_service: 'telephony' });
+    const refused = await api.json('POST', `/api/v1/jobs/${a.body.id}/retry`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_state', details: { status: 'cancelled' } });
+    expect(refused.body.error.message).toContain('include_cancelled');
+    const back = await api.json('POST', `/api/v1/jobs/${a.body.id}/retry`, { include_cancelled: true });
+    expect(back).toMatchObject({ status: 200, body: { status: 'pending', error_category: null } });
+    expect((await api.json('POST', '/api/v1/jobs', job({ idempotency_key: 'oops' }))).body).toMatchObject({
+      id: a.body.id,
+      status: 'pending',
+    });
+    expect((await api.json('POST', '/api/v1/jobs/retry', { owner_ref: 'beeline/2' })).body.count).toBe(0);
+    const byFilter = await api.json('POST', '/api/v1/jobs/retry', {
+      owner_ref: 'beeline/2',
+      include_cancelled: true,
+    });
+    expect(byFilter.body).toMatchObject({ count: 1, ids: [b.body.id] });
+    expect(
+      (await api.json('POST', `/api/v1/jobs/${a.body.id}/retry`, { include_cancelled: 'yes' })).status,
+    ).toBe(400);
+    // Cancel has no such switch.
+    expect(
+      (await api.json('POST', '/api/v1/jobs/cancel', { owner_ref: 'beeline/2', include_cancelled: true }))
+        .status,
+    ).toBe(400);
+  });
+
   it('retry and cancel by filter with dry_run; empty filter refused', async () => {
     for (let i = 0; i < 3; i++) await api.json('POST', '/api/v1/jobs', job({ owner_ref: `c/${i}` }));
     expect((await api.json('POST', '/api/v1/jobs/cancel', {})).status).toBe(400);
@@ -400,6 +452,16 @@ describe('stats, probes, docs', () => {
     const s = await api.json('GET', '/api/v1/stats?window=24h');
     expect(s.body).toMatchObject({ window_ms: 86_400_000, queue: { pending: 1, running: 0 } });
     expect((await api.json('GET', '/api/v1/stats?window=forever')).status).toBe(400);
+  });
+
+  it('stats.total_estimate is not 0 before the first ANALYZE', async () => {
+    const fresh = await startTestApi();
+    try {
+      for (let i = 0; i < 3; i++) await fresh.json('POST', '/api/v1/jobs', job());
+      expect((await fresh.json('GET', '/api/v1/stats')).body.total_estimate).toBe(3);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('healthz and readyz', async () => {
