@@ -1,5 +1,6 @@
 // POST /api/v1/jobs/{id}/complete — the lease holder stores the result. A lost lease
-// (reaped, retried, cancelled) is 409 lease_lost and nothing is written.
+// (reaped, retried, cancelled) is 409 lease_lost and nothing is written; the holder
+// repeating its complete gets the completed job back.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson, labels } from '../../lib/http/job-response.ts';
 import { parseBody } from '../../lib/http/validate.ts';
