@@ -4,7 +4,7 @@
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson, labels } from '../../lib/http/job-response.ts';
 import { parseBody } from '../../lib/http/validate.ts';
-import { completeJob } from '../../lib/jobs/lease.ts';
+import { completeJob, wasReplay } from '../../lib/jobs/lease.ts';
 import { completeSchema } from '../../lib/jobs/schemas.ts';
 
 export default defineFunction({
@@ -29,7 +29,7 @@ export default defineFunction({
       { id, workerId: body.worker_id, leaseToken: body.lease_token },
       body.result,
     );
-    metrics.jobCompleted(labels(job), job.duration_ms);
+    if (!wasReplay(job)) metrics.jobCompleted(labels(job), job.duration_ms);
     return c.json(jobJson(job));
   },
 });

@@ -19,6 +19,12 @@ export interface LeaseRef {
 const holds = (row: JobRow, ref: LeaseRef) =>
   row.lease_token === ref.leaseToken && row.worker_id === ref.workerId;
 
+// Rows returned for a replay rather than written now: the answer is the same, but a
+// caller counting outcomes (metrics) must not count the job twice.
+const replays = new WeakSet<JobRow>();
+/** True when `row` answered a repeated complete/fail (nothing was written this time). */
+export const wasReplay = (row: JobRow): boolean => replays.has(row);
+
 /**
  * Explains why a fenced update matched nothing — or, when `isReplay` recognises the row as
  * the outcome of this very holder's earlier call (its answer was lost), returns it: the
@@ -28,7 +34,10 @@ async function refuse(db: Queryable, ref: LeaseRef, isReplay: (row: JobRow) => b
   const r = await db.query<JobRow>('SELECT * FROM ai_jobs WHERE id = $1', [ref.id]);
   const row = r.rows[0];
   if (!row) throw new AppError('not_found', `job ${ref.id} not found`);
-  if (isReplay(row)) return row;
+  if (isReplay(row)) {
+    replays.add(row);
+    return row;
+  }
   throw new AppError('lease_lost', `the lease on job ${ref.id} is no longer held by this worker`, {
     status: row.status,
   });

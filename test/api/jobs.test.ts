@@ -289,14 +289,34 @@ describe('worker protocol', () => {
     });
   });
 
+  /** ai_jobs_failed_total for llm_chat/qwen2.5-14b with this category and finality. */
+  const failedCount = async (category: string, final: string) => {
+    const text = (await api.metrics.render()).body;
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('ai_jobs_failed_total{') &&
+          l.includes(`category="${category}"`) &&
+          l.includes(`final="${final}"`),
+      );
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+
   it('a repeated fail from the holder gets the same 200 answer (both outcomes); anyone else 409', async () => {
     await api.json('POST', '/api/v1/jobs', job({ max_attempts: 2 }));
     const [j] = await claim();
+    const [retrying0, final0] = [
+      await failedCount('provider_error', 'false'),
+      await failedCount('provider_error', 'true'),
+    ];
     const body = { worker_id: 'w1', lease_token: j.lease_token, category: 'provider_error', retry_after: 60 };
     const first = await api.json('POST', `/api/v1/jobs/${j.id}/fail`, body);
     expect(first).toMatchObject({ status: 200, body: { status: 'pending', attempts: 1 } });
     const replay = await api.json('POST', `/api/v1/jobs/${j.id}/fail`, body);
     expect(replay).toEqual(first);
+    // Answered, not written again: the failure is counted once.
+    expect(await failedCount('provider_error', 'false')).toBe(retrying0 + 1);
     const other = await api.json('POST', `/api/v1/jobs/${j.id}/fail`, { ...body, worker_id: 'w2' });
     expect(other.status).toBe(409);
     expect(other.body.error).toMatchObject({ code: 'lease_lost', details: { status: 'pending' } });
@@ -307,6 +327,7 @@ describe('worker protocol', () => {
     const failed = await api.json('POST', `/api/v1/jobs/${k.id}/fail`, last);
     expect(failed).toMatchObject({ status: 200, body: { status: 'failed', attempts: 2 } });
     expect(await api.json('POST', `/api/v1/jobs/${k.id}/fail`, last)).toEqual(failed);
+    expect(await failedCount('provider_error', 'true')).toBe(final0 + 1);
     // The first attempt's holder replaying its old fail is refused: the token moved on.
     expect((await api.json('POST', `/api/v1/jobs/${k.id}/fail`, body)).status).toBe(409);
   });

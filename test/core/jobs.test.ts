@@ -6,7 +6,14 @@ import { AppError } from '../../lib/errors.ts';
 import { cancelByFilter, retryByFilter, retryJob } from '../../lib/jobs/admin.ts';
 import { claimJobs } from '../../lib/jobs/claim.ts';
 import { createJob, createJobs } from '../../lib/jobs/create.ts';
-import { completeJob, completeMany, failJob, heartbeat, releaseJob } from '../../lib/jobs/lease.ts';
+import {
+  completeJob,
+  completeMany,
+  failJob,
+  heartbeat,
+  releaseJob,
+  wasReplay,
+} from '../../lib/jobs/lease.ts';
 import { getJob, listJobs } from '../../lib/jobs/list.ts';
 import { pruneFinished, reapExpiredLeases, reapOnce } from '../../lib/jobs/reap.ts';
 import type { CreateJob } from '../../lib/jobs/schemas.ts';
@@ -179,6 +186,7 @@ describe.each(DRIVERS)('jobs repository on %s', (driver) => {
     // The same worker repeating the call (lost response) gets the job back, unchanged.
     const replay = await completeJob(db, ref(j), { content: 'different' });
     expect(replay.result).toEqual({ content: 'ok' });
+    expect([wasReplay(done), wasReplay(replay)]).toEqual([false, true]);
     expect(await code(completeJob(db, ref(j, 'w2'), { content: 'x' }))).toBe('lease_lost');
     expect(await code(failJob(db, ref(j), { category: 'timeout' }))).toBe('lease_lost');
   });
@@ -224,7 +232,9 @@ describe.each(DRIVERS)('jobs repository on %s', (driver) => {
     // Retryable → pending with backoff; the replay must not fail it again or move run_after.
     const first = await failJob(db, ref(j), { category: 'rate_limited', retryAfterMs: 60_000 });
     expect(first).toMatchObject({ status: 'pending', attempts: 1 });
-    expect(await failJob(db, ref(j), { category: 'rate_limited', retryAfterMs: 60_000 })).toEqual(first);
+    const again = await failJob(db, ref(j), { category: 'rate_limited', retryAfterMs: 60_000 });
+    expect(again).toEqual(first);
+    expect([wasReplay(first), wasReplay(again)]).toEqual([false, true]);
     // Anyone else, or the holder reporting something else, is refused.
     expect(await code(failJob(db, ref(j, 'w2'), { category: 'rate_limited' }))).toBe('lease_lost');
     expect(
