@@ -49,8 +49,8 @@ const never = () => false;
 // previous heartbeat): both set lease_expires_at = now() + lease and updated_at = now().
 const HEARTBEAT = `
 UPDATE ai_jobs
-SET lease_expires_at = now() + coalesce(make_interval(secs => $4::double precision / 1000),
-                                        lease_expires_at - updated_at),
+SET lease_expires_at = now() + make_interval(secs => coalesce($4::double precision / 1000,
+                                                               extract(epoch FROM lease_expires_at - updated_at))),
     updated_at = now()
 WHERE id = $1 AND lease_token = $2 AND worker_id = $3 AND status = ANY($5::text[])
 RETURNING *`;

@@ -1,10 +1,12 @@
 // The job state machine, in one place: the statuses, which of them are terminal, and
 // every state change with the states it may start from. Each change is one guarded SQL
-// statement (in admin.ts, lease.ts, reap.ts, claim.ts) whose WHERE clause takes its
-// "from" states from TRANSITIONS as a parameter, so the table below and the guards
-// cannot drift apart. The lease holder's calls are fenced by worker_id + lease_token too,
-// so a stale actor matches no row. (Migration 001's CHECK and migration 003 restate the
-// statuses in SQL; migrations are history and are not edited.)
+// statement (admin.ts, lease.ts, reap.ts) whose WHERE clause takes its "from" states
+// from TRANSITIONS as a parameter, so the table below and the guards cannot drift
+// apart. Where a partial index must serve the row choice (claim's pending rows, reap's
+// running rows) the status is also written out in that SELECT, for the planner. The
+// lease holder's calls are fenced by worker_id + lease_token too, so a stale actor
+// matches no row. (Migrations 001 and 003 restate the statuses in SQL; migrations are
+// history and are not edited.)
 //
 //   action     from                 to                         who / guard
 //   ---------  -------------------  -------------------------  -----------------------------------
