@@ -88,8 +88,12 @@ SELECT
 type StatsRow = Stats['queue'] &
   Pick<Stats, 'by_type' | 'finished' | 'errors' | 'durations' | 'total_estimate'>;
 
-export async function jobStats(db: Queryable, windowMs = 3_600_000): Promise<Stats> {
-  const r = (await db.query<StatsRow>(STATS, [windowMs, TOTAL_COUNT_CAP])).rows[0]!;
+export async function jobStats(
+  db: Queryable,
+  windowMs = 3_600_000,
+  countCap = TOTAL_COUNT_CAP,
+): Promise<Stats> {
+  const r = (await db.query<StatsRow>(STATS, [windowMs, countCap])).rows[0]!;
   return {
     window_ms: windowMs,
     queue: {

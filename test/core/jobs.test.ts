@@ -17,7 +17,7 @@ import {
 import { getJob, listJobs } from '../../lib/jobs/list.ts';
 import { pruneFinished, reapExpiredLeases, reapOnce } from '../../lib/jobs/reap.ts';
 import type { CreateJob } from '../../lib/jobs/schemas.ts';
-import { jobStats, TOTAL_COUNT_CAP } from '../../lib/jobs/stats.ts';
+import { jobStats } from '../../lib/jobs/stats.ts';
 import { DRIVERS, freshDb, type TestDb } from '../support/db.ts';
 
 const job = (over: Partial<CreateJob> = {}): CreateJob => ({
@@ -490,11 +490,12 @@ describe.each(DRIVERS)('jobs repository on %s', (driver) => {
       expect(rows[0]!.reltuples).toBeLessThanOrEqual(0); // never analyzed: unknown
       await createJobs(fresh.db, [job(), job(), job()]);
       expect((await jobStats(fresh.db)).total_estimate).toBe(3);
+      // The stand-in count stops at its cap rather than reading a big table through.
+      expect((await jobStats(fresh.db, 3_600_000, 2)).total_estimate).toBe(2);
       await fresh.db.query('ANALYZE ai_jobs');
       await createJobs(fresh.db, [job(), job()]);
       // After ANALYZE: the planner's figure (3 rows then), read for free, not a count.
       expect((await jobStats(fresh.db)).total_estimate).toBe(3);
-      expect(TOTAL_COUNT_CAP).toBe(100_000);
     } finally {
       await fresh.cleanup();
     }
