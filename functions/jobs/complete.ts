@@ -1,9 +1,10 @@
 // POST /api/v1/jobs/{id}/complete — the lease holder stores the result. A lost lease
-// (reaped, retried, cancelled) is 409 lease_lost and nothing is written.
+// (reaped, retried, cancelled) is 409 lease_lost and nothing is written; the holder
+// repeating its complete gets the completed job back.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson, labels } from '../../lib/http/job-response.ts';
 import { parseBody } from '../../lib/http/validate.ts';
-import { completeJob } from '../../lib/jobs/lease.ts';
+import { completeJob, wasReplay } from '../../lib/jobs/lease.ts';
 import { completeSchema } from '../../lib/jobs/schemas.ts';
 
 export default defineFunction({
@@ -28,7 +29,7 @@ export default defineFunction({
       { id, workerId: body.worker_id, leaseToken: body.lease_token },
       body.result,
     );
-    metrics.jobCompleted(labels(job), job.duration_ms);
+    if (!wasReplay(job)) metrics.jobCompleted(labels(job), job.duration_ms);
     return c.json(jobJson(job));
   },
 });

@@ -2,12 +2,10 @@
 // Types flow from here (z.infer); the API validates at the edge and the repository
 // trusts what it is given. zod/mini keeps edge bundles small.
 import * as z from 'zod/mini';
-import { DURATION_HINT, parseDuration } from '../config/duration.ts';
+import { DURATION_HINT, formatDuration, MIN_LEASE_MS, parseDuration } from '../config/duration.ts';
 import { FAILURE_CATEGORIES } from './categories.ts';
 import './messages.ts';
-
-export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+import { JOB_STATUSES } from './transitions.ts';
 
 /** Largest `input` (serialised JSON) a job may carry; audio belongs behind `audio_url`. */
 export const MAX_INPUT_BYTES = 1_048_576;
@@ -63,7 +61,7 @@ const jsonObject = (maxBytes: number) =>
 
 const isoDate = z.iso.datetime({ offset: true });
 
-/** "30s", "5m", or a number of milliseconds. */
+/** "30s", "5m", "500ms", or a bare number of seconds (30 or "30"); parsed to milliseconds. */
 export const durationMs = (min: number, max: number) =>
   z.pipe(
     z.union([z.string(), z.number()]),
@@ -72,7 +70,7 @@ export const durationMs = (min: number, max: number) =>
       if (ms === undefined || ms < min || ms > max) {
         ctx.issues.push({
           code: 'custom',
-          message: `expected ${DURATION_HINT} between ${min}ms and ${max}ms`,
+          message: `expected ${DURATION_HINT} between ${formatDuration(min)} and ${formatDuration(max)}`,
           input: v,
         });
         return z.NEVER;
@@ -108,7 +106,6 @@ export const batchCreateSchema = z.strictObject({
       z.maxLength(MAX_BATCH_ITEMS, `must hold at most ${MAX_BATCH_ITEMS} jobs`),
     ),
 });
-export type BatchCreate = z.infer<typeof batchCreateSchema>;
 
 // ---- filters (list, retry by filter, cancel by filter) -------------------------
 
@@ -145,6 +142,12 @@ export const byFilterSchema = z.strictObject({
 });
 export type ByFilter = z.infer<typeof byFilterSchema>;
 
+/** Retry's own switch: `include_cancelled` also brings back jobs cancelled by mistake. */
+const includeCancelled = { include_cancelled: z.optional(z.boolean()) };
+export const retryByFilterSchema = z.strictObject({ ...byFilterSchema.shape, ...includeCancelled });
+export type RetryByFilter = z.infer<typeof retryByFilterSchema>;
+export const retryOneSchema = z.strictObject(includeCancelled);
+
 // ---- worker protocol ----------------------------------------------------------
 
 export const claimSchema = z.strictObject({
@@ -152,7 +155,7 @@ export const claimSchema = z.strictObject({
   limit: z.optional(z.int().check(z.gte(1), z.lte(1000))),
   task_types: z.optional(many(taskType)),
   model_profiles: z.optional(many(modelProfile)),
-  lease_timeout: z.optional(durationMs(1000, MAX_LEASE_MS)),
+  lease_timeout: z.optional(durationMs(MIN_LEASE_MS, MAX_LEASE_MS)),
 });
 export type Claim = z.infer<typeof claimSchema>;
 
@@ -160,32 +163,17 @@ const leaseFields = { worker_id: workerIdSchema, lease_token: uuid };
 
 export const heartbeatSchema = z.strictObject({
   ...leaseFields,
-  lease_timeout: z.optional(durationMs(1000, MAX_LEASE_MS)),
+  lease_timeout: z.optional(durationMs(MIN_LEASE_MS, MAX_LEASE_MS)),
 });
-export type Heartbeat = z.infer<typeof heartbeatSchema>;
 
 export const completeSchema = z.strictObject({ ...leaseFields, result: jsonObject(MAX_RESULT_BYTES) });
-export type Complete = z.infer<typeof completeSchema>;
 
 export const failSchema = z.strictObject({
   ...leaseFields,
   category: z.enum(FAILURE_CATEGORIES),
   message: z.optional(z.string().check(z.maxLength(10_000))),
-  /** Seconds (as HTTP Retry-After) or a duration string. */
-  retry_after: z.optional(
-    z.pipe(
-      z.union([z.number().check(z.gte(0), z.lte(86_400)), z.string()]),
-      z.transform((v, ctx) => {
-        const ms = typeof v === 'number' ? Math.round(v * 1000) : parseDuration(v);
-        if (ms === undefined || ms > 86_400_000) {
-          ctx.issues.push({ code: 'custom', message: 'expected seconds or a duration up to 24h', input: v });
-          return z.NEVER;
-        }
-        return ms;
-      }),
-    ),
-  ),
+  /** Seconds (as HTTP Retry-After) or a duration string, up to 24 h. */
+  retry_after: z.optional(durationMs(0, 86_400_000)),
   /** Partial output worth keeping (e.g. transcription attempts when every provider failed). */
   result: z.optional(jsonObject(MAX_RESULT_BYTES)),
 });
-export type Fail = z.infer<typeof failSchema>;

@@ -1,18 +1,14 @@
-// Every statement that ends a job announces it on ai_jobs_finished (lib/jobs/notify.ts):
+// Every statement that ends a job announces it on ai_jobs_finished (inside the statement):
 // a long-poll waiting on the job wakes at once, whichever path ended it. A job sent back
 // to pending (retryable failure) is not announced.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../lib/db/port.ts';
+import { cancelByFilter } from '../../lib/jobs/admin.ts';
+import { claimJobs } from '../../lib/jobs/claim.ts';
+import { createJobs } from '../../lib/jobs/create.ts';
 import { createJobEvents, type JobEvents } from '../../lib/jobs/events.ts';
-import {
-  cancelByFilter,
-  claimJobs,
-  completeJob,
-  completeMany,
-  createJobs,
-  failJob,
-  reapExpiredLeases,
-} from '../../lib/jobs/index.ts';
+import { completeJob, completeMany, failJob } from '../../lib/jobs/lease.ts';
+import { reapExpiredLeases } from '../../lib/jobs/reap.ts';
 import type { JobRow } from '../../lib/jobs/row.ts';
 import { DRIVERS, freshDb, type TestDb } from '../support/db.ts';
 
