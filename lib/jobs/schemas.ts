@@ -238,7 +238,7 @@ export const failSchema = z.strictObject({
       z.transform((v, ctx) => {
         const ms = typeof v === 'number' ? Math.round(v * 1000) : parseDuration(v);
         if (ms === undefined || ms > 86_400_000) {
-          ctx.issues.push({ code: 'custom', message: 'expected seconds or a duration up to 24h' });
+          ctx.issues.push({ code: 'custom', message: 'expected seconds or a duration up to 24h', input: v });
           return z.NEVER;
         }
         return ms;
