@@ -2,6 +2,7 @@
 // token (it holds no data), so the /docs page's link works in a browser.
 import { defineFunction } from '../lib/http/define.ts';
 import { openApiDocument } from '../lib/http/openapi.ts';
+import { openApiResponse } from '../lib/http/responses.ts';
 import docs from './docs.ts';
 import { ROUTES } from './routes.ts';
 
@@ -19,7 +20,7 @@ const openapi = defineFunction({
   path: '/api/v1/openapi.json',
   auth: false,
   summary: 'This OpenAPI document (open: it holds no data)',
-  responses: { 200: 'OpenAPI 3.1 JSON' },
+  responses: { 200: { description: 'OpenAPI 3.1 JSON', schema: openApiResponse } },
   handler: (c) => c.json(apiDocument()),
 });
 

@@ -2,6 +2,7 @@
 // (reaped, retried, cancelled) is 409 lease_lost and nothing is written.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson, labels } from '../../lib/http/job-response.ts';
+import { jobResponse } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { completeJob } from '../../lib/jobs/lease.ts';
 import { completeSchema } from '../../lib/jobs/schemas.ts';
@@ -18,7 +19,11 @@ export default defineFunction({
     lease_token: '0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f80',
     result: { content: '{"label":"complaint"}', model: 'qwen2.5-14b' },
   },
-  responses: { 200: 'the completed job', 409: 'lease_lost', 404: 'not_found' },
+  responses: {
+    200: { description: 'the completed job', schema: jobResponse },
+    404: 'not_found: no such job',
+    409: 'lease_lost: the lease was reaped, retried or cancelled',
+  },
   async handler(c) {
     const id = jobId(c);
     const body = await parseBody(c, completeSchema);

@@ -2,6 +2,7 @@
 // categories go back to pending with backoff (honouring retry_after) until max_attempts.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson, labels } from '../../lib/http/job-response.ts';
+import { jobResponse } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { failJob } from '../../lib/jobs/lease.ts';
 import { failSchema } from '../../lib/jobs/schemas.ts';
@@ -20,7 +21,11 @@ export default defineFunction({
     message: 'provider answered 429',
     retry_after: 30,
   },
-  responses: { 200: 'the job (pending again, or failed)', 409: 'lease_lost', 404: 'not_found' },
+  responses: {
+    200: { description: 'the job (pending again, or failed)', schema: jobResponse },
+    404: 'not_found: no such job',
+    409: 'lease_lost: the lease was reaped, retried or cancelled',
+  },
   async handler(c) {
     const id = jobId(c);
     const body = await parseBody(c, failSchema);

@@ -3,6 +3,7 @@
 // and pagination as GET /api/v1/jobs; reads nothing else.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson } from '../../lib/http/job-response.ts';
+import { jobPage } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { listJobs } from '../../lib/jobs/list.ts';
 import { listQuerySchema } from '../../lib/jobs/schemas.ts';
@@ -19,7 +20,7 @@ export default defineFunction({
     status: ['completed', 'failed'],
     limit: 100,
   },
-  responses: { 200: '{"jobs":[…],"next_cursor":…}' },
+  responses: { 200: { description: 'one page of jobs, newest first', schema: jobPage } },
   async handler(c) {
     const q = await parseBody(c, listQuerySchema);
     const page = await listJobs(c.var.deps.db, q);

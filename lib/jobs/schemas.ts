@@ -186,7 +186,10 @@ export type JobFilter = z.infer<typeof jobFilterSchema>;
 export const listQuerySchema = z.strictObject({
   ...filterFields,
   limit: z.optional(z.int().check(z.gte(1), z.lte(MAX_LIST_LIMIT))),
-  cursor: z.optional(z.string().check(z.maxLength(100))),
+  // The cursor is base64url (lib/jobs/list.ts encodeCursor); anything else is refused here.
+  cursor: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9_-]{1,100}$/, 'not a cursor returned by this API')),
+  ),
 });
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
