@@ -7,7 +7,7 @@
 import * as z from 'zod/mini';
 import { ERROR_STATUS } from '../errors.ts';
 import type { FunctionDef, ResponseSpec } from './define.ts';
-import { components, errorResponse } from './responses.ts';
+import { components, errorSchema } from './responses.ts';
 
 const REF = (id: string) => `#/components/schemas/${id}`;
 
@@ -41,7 +41,7 @@ const refTo = (s: z.ZodMiniType) => {
   return { $ref: REF(id) };
 };
 
-const ERROR_REF = refTo(errorResponse);
+const ERROR_REF = refTo(errorSchema);
 
 const errorCodesFor = (status: number) =>
   Object.entries(ERROR_STATUS)

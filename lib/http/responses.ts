@@ -157,7 +157,7 @@ export const openApiResponse = named(
 );
 
 const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
-export const errorResponse = named(
+export const errorSchema = named(
   'Error',
   'Every failure: a stable code, a human message, and details (field issues, limits, ids) or null.',
   z.strictObject({

@@ -160,7 +160,7 @@ describe('real answers match the documented schemas', () => {
         AUTH,
       ],
     ] as const) {
-      ok(R.errorResponse, (await api.json(method, path, body, headers)).body, `${method} ${path} error`);
+      ok(R.errorSchema, (await api.json(method, path, body, headers)).body, `${method} ${path} error`);
     }
   });
 });
