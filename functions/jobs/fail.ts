@@ -3,6 +3,7 @@
 // The holder repeating a fail whose answer it lost gets the job back (200), not 409.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson, labels } from '../../lib/http/job-response.ts';
+import { jobResponse } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { failJob, wasReplay } from '../../lib/jobs/lease.ts';
 import { failSchema } from '../../lib/jobs/schemas.ts';
@@ -22,9 +23,12 @@ export default defineFunction({
     retry_after: 30,
   },
   responses: {
-    200: 'the job (pending again, or failed); also to the holder repeating its fail',
-    409: 'lease_lost',
-    404: 'not_found',
+    200: {
+      description: 'the job (pending again, or failed); also to the holder repeating its fail',
+      schema: jobResponse,
+    },
+    404: 'not_found: no such job',
+    409: 'lease_lost: the lease was reaped, retried or cancelled',
   },
   async handler(c) {
     const id = jobId(c);

@@ -3,6 +3,7 @@
 // does too (a cancel made by mistake). Any other state is 409 invalid_state.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson } from '../../lib/http/job-response.ts';
+import { jobResponse } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { retryJob } from '../../lib/jobs/admin.ts';
 import { retryOneSchema } from '../../lib/jobs/schemas.ts';
@@ -15,7 +16,11 @@ export default defineFunction({
   summary: 'Reset a failed/running job to pending (cancelled too with include_cancelled)',
   body: retryOneSchema,
   example: { include_cancelled: true },
-  responses: { 200: 'the job, pending', 404: 'not_found', 409: 'invalid_state' },
+  responses: {
+    200: { description: 'the job, pending', schema: jobResponse },
+    404: 'not_found: no such job',
+    409: 'invalid_state: the job is not failed or running (or cancelled, with include_cancelled)',
+  },
   async handler(c) {
     const id = jobId(c);
     // The body is optional; malformed JSON is still refused.
