@@ -197,10 +197,11 @@ async function migrateWithRetry(
       // keep retrying and let /readyz and the log say why.
       const delay = backoff.next();
       runner.reportDbError(err, 'migrate');
-      log.error(
-        { err: describeError(err), transient: isTransientDbError(err), retry_in_ms: delay },
-        'migration failed; retrying',
-      );
+      const fields = { err: describeError(err), transient: isTransientDbError(err), retry_in_ms: delay };
+      // An unreachable database is already said once by the runner and, by workers/main.ts,
+      // once per attempt with the fix; a migration failing on a reachable one is an error.
+      if (fields.transient) log.debug(fields, 'migration failed; retrying');
+      else log.error(fields, 'migration failed; retrying');
       const until = Date.now() + delay;
       while (Date.now() < until) {
         if (stopping()) return null;
