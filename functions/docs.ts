@@ -7,6 +7,7 @@ const docs = defineFunction({
   method: 'GET',
   path: '/docs',
   auth: false,
+  db: false,
   summary: 'Human-readable API reference',
   responses: { 200: 'HTML' },
   handler: (c) => c.html(renderDocs(apiDocument())),

@@ -6,6 +6,7 @@ export default defineFunction({
   method: 'GET',
   path: '/healthz',
   auth: false,
+  db: false,
   summary: 'Process health',
   responses: { 200: '{"status":"ok"}' },
   handler: (c) => c.json({ status: 'ok' }),

@@ -17,6 +17,7 @@ const openapi = defineFunction({
   method: 'GET',
   path: '/api/v1/openapi.json',
   auth: true,
+  db: false,
   summary: 'This OpenAPI document',
   responses: { 200: 'OpenAPI 3.1 JSON' },
   handler: (c) => c.json(apiDocument()),

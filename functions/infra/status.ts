@@ -8,6 +8,7 @@ export default defineFunction({
   method: 'GET',
   path: '/api/v1/infra/status',
   auth: true,
+  db: false,
   summary: 'AI-server sidecar telemetry (see docs/infra-sidecar.md)',
   responses: { 200: 'normalised telemetry, or {"configured":false}' },
   async handler(c) {

@@ -14,6 +14,25 @@ export interface NeonOptions {
   max?: number;
 }
 
+/**
+ * The driver rejects with the WebSocket's ErrorEvent (not an Error) when the database
+ * cannot be reached. Hono hands only Errors to onError, so such a value escaped the
+ * envelope (workerd answered a bare 500). Everything leaving this module is an Error;
+ * one without a SQLSTATE becomes 08006 connection_failure, which callers treat as
+ * "database unavailable".
+ */
+export function asDbError(e: unknown): Error {
+  if (e instanceof Error) return e;
+  const what = (e as { message?: unknown; type?: unknown } | null) ?? {};
+  const detail =
+    typeof what.message === 'string' && what.message ? what.message : String(what.type ?? 'error');
+  return Object.assign(new Error(`database connection failed (WebSocket ${detail})`), { code: '08006' });
+}
+
+const rethrow = (e: unknown): never => {
+  throw asDbError(e);
+};
+
 export function openNeon(url: string, opts: NeonOptions = {}): Db {
   if (opts.webSocketConstructor) neonConfig.webSocketConstructor = opts.webSocketConstructor as never;
   if (opts.wsProxy) {
@@ -34,27 +53,27 @@ export function openNeon(url: string, opts: NeonOptions = {}): Db {
     text: string,
     params?: readonly unknown[],
   ): Promise<QueryResult<T>> => {
-    const r = await c.query(text, params as unknown[] | undefined);
+    const r = await c.query(text, params as unknown[] | undefined).catch(rethrow);
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   };
   return {
     driver: 'neon',
     query: (text, params) => run(pool, text, params),
     async exec(sql) {
-      await pool.query(sql);
+      await pool.query(sql).catch(rethrow);
     },
     async transaction(fn) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch(rethrow);
       const tx: Queryable = {
         query: (text, params) => run(client, text, params),
         exec: async (sql) => {
-          await client.query(sql);
+          await client.query(sql).catch(rethrow);
         },
       };
       try {
-        await client.query('BEGIN');
+        await client.query('BEGIN').catch(rethrow);
         const out = await fn(tx);
-        await client.query('COMMIT');
+        await client.query('COMMIT').catch(rethrow);
         return out;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
@@ -64,7 +83,7 @@ export function openNeon(url: string, opts: NeonOptions = {}): Db {
       }
     },
     async close() {
-      await pool.end();
+      await pool.end().catch(() => {});
     },
   };
 }
