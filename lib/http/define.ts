@@ -28,6 +28,8 @@ export interface FunctionDef {
   path: string;
   /** false for the open Kubernetes probes. */
   auth: boolean;
+  /** false: never queries the database, so its edge bundle carries no driver and needs no DATABASE_URL. */
+  db?: false;
   summary: string;
   body?: z.ZodMiniType;
   query?: z.ZodMiniType;
