@@ -5,6 +5,7 @@ import { jobId, jobJson, labels } from '../../lib/http/job-response.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { completeJob } from '../../lib/jobs/lease.ts';
 import { completeSchema } from '../../lib/jobs/schemas.ts';
+import { usageOfResult } from '../../lib/jobs/usage.ts';
 
 export default defineFunction({
   name: 'jobs-complete',
@@ -29,6 +30,7 @@ export default defineFunction({
       body.result,
     );
     metrics.jobCompleted(labels(job), job.duration_ms);
+    metrics.jobUsage(job, usageOfResult(job.result, job.duration_ms));
     return c.json(jobJson(job));
   },
 });
