@@ -183,6 +183,7 @@ describe('ops console with AI_SERVICE_TOKEN', () => {
     const crm = r.body.usage.find((u: any) => u.owner_service === 'crm' && u.model_profile === 'qwen2.5-14b');
     expect(crm.prompt_tokens).toBe(EXPECTED.usage.crmPrompt);
     expect(crm.completion_tokens).toBe(EXPECTED.usage.crmCompletion);
+    expect(crm.busy_seconds).toBe(EXPECTED.usage.crmBusyAfterRetry);
     const tel = r.body.usage.find((u: any) => u.owner_service === 'telephony');
     expect(tel.audio_seconds).toBe(EXPECTED.usage.telephonyAudio);
     expect(tel.busy_seconds).toBe(EXPECTED.usage.telephonyBusy);
