@@ -5,6 +5,7 @@ import { jobId, jobJson, labels } from '../../lib/http/job-response.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { failJob } from '../../lib/jobs/lease.ts';
 import { failSchema } from '../../lib/jobs/schemas.ts';
+import { usageOfResult } from '../../lib/jobs/usage.ts';
 
 export default defineFunction({
   name: 'jobs-fail',
@@ -31,6 +32,8 @@ export default defineFunction({
       { category: body.category, message: body.message, retryAfterMs: body.retry_after, result: body.result },
     );
     metrics.jobFailed(labels(job), body.category, job.status === 'failed');
+    // A final failure still spent worker time: counted like GET /api/v1/usage counts it.
+    if (job.status === 'failed') metrics.jobUsage(job, usageOfResult(job.result, job.duration_ms));
     return c.json(jobJson(job));
   },
 });

@@ -58,7 +58,14 @@ describe.skipIf(!CHROMIUM)('ops console in headless Chromium', () => {
   });
 
   it('redirects every page to the login without showing data', async () => {
-    for (const p of ['/ops', '/ops/jobs', `/ops/jobs/${seeded.failedIds[0]}`, '/ops/failures', '/ops/ab', '/ops/usage']) {
+    for (const p of [
+      '/ops',
+      '/ops/jobs',
+      `/ops/jobs/${seeded.failedIds[0]}`,
+      '/ops/failures',
+      '/ops/ab',
+      '/ops/usage',
+    ]) {
       const res = await page.goto(base + p);
       expect(new URL(page.url()).pathname, p).toBe('/ops/login');
       expect(res?.status()).toBe(200);
@@ -107,7 +114,10 @@ describe.skipIf(!CHROMIUM)('ops console in headless Chromium', () => {
   it('lists and opens a job', async () => {
     await page.goto(`${base}/ops/jobs?status=failed`);
     await shot('jobs');
-    await Promise.all([page.waitForURL(/\/ops\/jobs\/[0-9a-f-]{36}$/), page.click(`a[href="/ops/jobs/${seeded.failedIds[0]}"]`)]);
+    await Promise.all([
+      page.waitForURL(/\/ops\/jobs\/[0-9a-f-]{36}$/),
+      page.click(`a[href="/ops/jobs/${seeded.failedIds[0]}"]`),
+    ]);
     expect(await page.textContent('#job-error')).toContain('provider_unavailable');
     expect(await page.textContent('#job')).toContain('gpu-worker-1');
     expect(await page.$eval('details.json', (d) => (d as HTMLDetailsElement).open)).toBe(false);
@@ -136,18 +146,23 @@ describe.skipIf(!CHROMIUM)('ops console in headless Chromium', () => {
     expect(ids.sort()).toEqual([...seeded.failedIds].sort());
     await shot('retry-preview');
     // Still failed until confirmed.
-    const st = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai_jobs WHERE status = 'failed' AND error_category = 'provider_unavailable'`);
+    const st = await t.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ai_jobs WHERE status = 'failed' AND error_category = 'provider_unavailable'`,
+    );
     expect(st.rows[0]!.n).toBe(3);
     await Promise.all([page.waitForNavigation(), page.click('#confirm')]);
     expect(await page.textContent('#done-count')).toBe('3');
     await Promise.all([page.waitForNavigation(), page.click('#view-jobs')]);
-    const statuses = await page.$$eval('#jobs tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
+    const statuses = await page.$$eval('#jobs tbody tr td:nth-child(2)', (tds) =>
+      tds.map((td) => td.textContent),
+    );
     expect(statuses).toEqual(['pending', 'pending', 'pending']);
   });
 
   it('computes the A/B figures and agreement for transcripts with known WER', async () => {
     await page.goto(`${base}/ops/ab`);
-    const cell = (p: string, r: string) => page.getAttribute(`#ab-matrix td[data-cell="${p}|${r}"]`, 'data-value');
+    const cell = (p: string, r: string) =>
+      page.getAttribute(`#ab-matrix td[data-cell="${p}|${r}"]`, 'data-value');
     expect(Number(await cell('voxtral', 'whisperx'))).toBeCloseTo(EXPECTED.voxtralVsWhisperx, 4);
     expect(Number(await cell('qwen', 'whisperx'))).toBeCloseTo(EXPECTED.qwenVsWhisperx, 4);
     expect(Number(await cell('whisperx', 'voxtral'))).toBeCloseTo(EXPECTED.voxtralVsWhisperx, 4);

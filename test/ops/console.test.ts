@@ -252,6 +252,27 @@ describe('ops console without AI_SERVICE_TOKEN', () => {
       /ai_usage_prompt_tokens_total\{owner_service="crm",model_profile="qwen2.5-14b"[^}]*\} 42/,
     );
     expect(text).toMatch(/ai_usage_completion_tokens_total\{owner_service="crm",[^}]*\} 7/);
+
+    // A final failure through the API counts its busy time for its owner too.
+    await api.json('POST', '/api/v1/jobs', {
+      owner_service: 'support',
+      owner_ref: 't/1',
+      task_type: 'llm_chat',
+      model_profile: 'qwen2.5-14b',
+      input: { prompt: 'hi' },
+    });
+    const c2 = await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w1', task_types: ['llm_chat'] });
+    const j2 = c2.body.jobs[0];
+    const failed = await api.json('POST', `/api/v1/jobs/${j2.id}/fail`, {
+      worker_id: 'w1',
+      lease_token: j2.lease_token,
+      category: 'invalid_input',
+      message: 'bad prompt',
+    });
+    expect(failed.body.status).toBe('failed');
+    const after = await (await api.call('GET', '/metrics')).text();
+    expect(after).toMatch(/ai_usage_busy_seconds_total\{owner_service="support",model_profile="qwen2.5-14b"/);
+    expect(after).not.toMatch(/ai_usage_prompt_tokens_total\{owner_service="support"[^}]*\} [1-9]/);
   });
 });
 

@@ -25,7 +25,14 @@ export const EXPECTED = {
   whisperxP50: 1500,
   // busy seconds count completed and failed jobs: crm has 1 + 2 s completed and 3 × 0.5 s failed;
   // once the failure group is retried (as both test files do first) only the 3 s remain.
-  usage: { crmPrompt: 150, crmCompletion: 30, crmBusy: 4.5, crmBusyAfterRetry: 3, telephonyAudio: 15, telephonyBusy: 7 },
+  usage: {
+    crmPrompt: 150,
+    crmCompletion: 30,
+    crmBusy: 4.5,
+    crmBusyAfterRetry: 3,
+    telephonyAudio: 15,
+    telephonyBusy: 7,
+  },
 };
 
 const attempt = (
