@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import { defineFunction } from '../../lib/http/define.ts';
 import { getJob } from '../../lib/jobs/list.ts';
 import { uuid } from '../../lib/jobs/schemas.ts';
-import { abFigures, comparedJobs } from '../../lib/ops/ab.ts';
+import { AB_MAX_SAMPLE, AB_SAMPLE, abFigures, comparedJobs } from '../../lib/ops/ab.ts';
 import { align } from '../../lib/ops/diff.ts';
 import { consoleRoute } from '../../lib/ops/guard.ts';
 import { render, windowParam } from '../../lib/ops/page.ts';
@@ -64,7 +64,12 @@ export default defineFunction({
     const { db, clock } = c.var.deps;
     const w = windowParam(c, '24h');
     const since = new Date(clock.now() - w.ms);
-    const [figures, picker] = await Promise.all([abFigures(db, since), comparedJobs(db, since)]);
+    const n = Number(c.req.query('sample'));
+    const sample = Number.isInteger(n) && n >= 1 && n <= AB_MAX_SAMPLE ? n : AB_SAMPLE;
+    const [figures, picker] = await Promise.all([
+      abFigures(db, since, { limit: sample }),
+      comparedJobs(db, since),
+    ]);
     const jobParam = z.safeParse(uuid, c.req.query('job'));
     let sbs: SideBySide | null = null;
     if (jobParam.success) {
@@ -74,7 +79,7 @@ export default defineFunction({
     return render(c, s, {
       title: 'Transcription A/B',
       active: '/ops/ab',
-      body: AbPage({ window: w.label, figures, picker, sbs }),
+      body: AbPage({ window: w.label, sample, figures, picker, sbs }),
     });
   }),
 });

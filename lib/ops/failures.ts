@@ -20,13 +20,14 @@ export interface FailureGroup {
 }
 
 // The id bound: a UUID v7 starts with its 48-bit millisecond time, so every id minted
-// after `since` (less a minute for clock skew between app and database) sorts above it.
+// after `since` (less an hour for clock skew between app and database) sorts above it —
+// the same bound lib/jobs/filter.ts adds for created_after, so the actions read as little.
 const GROUPS = `
 WITH f AS (
   SELECT id, status, error_category, task_type, model_profile, error_message, updated_at AS at
   FROM ai_jobs
   WHERE status = 'failed' AND error_category IS NOT NULL AND created_at > $1::timestamptz
-    AND id >= (lpad(to_hex(floor(extract(epoch FROM $1::timestamptz - interval '1 minute') * 1000)::bigint), 12, '0')
+    AND id >= (lpad(to_hex(floor(extract(epoch FROM $1::timestamptz - interval '1 hour') * 1000)::bigint), 12, '0')
                || repeat('0', 20))::uuid
   UNION ALL
   SELECT id, status, error_category, task_type, model_profile, error_message, updated_at

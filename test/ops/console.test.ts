@@ -1,14 +1,18 @@
 // The ops console over HTTP (app.fetch, real Request/Response): login and sessions,
 // CSRF, redirects without a session, escaping, production lock-out, the retry flow, the
 // A/B and usage figures from SQL, GET /api/v1/usage and the usage counters.
+
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/load.ts';
+import { listJobs } from '../../lib/jobs/list.ts';
+import { usageByOwner, usageLive } from '../../lib/jobs/usage.ts';
 import { align } from '../../lib/ops/diff.ts';
 import { issueSession, SESSION_TTL_MS } from '../../lib/ops/session.ts';
 import { buildApi } from '../../lib/server/server.ts';
 import { silentLogger } from '../../lib/telemetry/port.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
-import { EXPECTED, type Seeded, seedConsole, XSS_REF } from './seed.ts';
+import { EXPECTED, insertJob, type Seeded, seedConsole, XSS_REF } from './seed.ts';
 
 const TOKEN = 'console-test-token-0123456789';
 const PAGES = ['/ops', '/ops/jobs', '/ops/failures', '/ops/ab', '/ops/usage', '/ops?fragment=1'];
@@ -228,6 +232,78 @@ describe('ops console without AI_SERVICE_TOKEN', () => {
       expect(res.status, p).toBe(404);
       expect(await res.text()).not.toContain('<html');
     }
+  });
+
+  it('usage over whole hours from the rollup equals the live figures', async () => {
+    const db = api.t.db;
+    const llm = { task_type: 'llm_chat', model_profile: 'qwen2.5-14b', status: 'completed' };
+    const result = (p: number) => ({ usage: { prompt_tokens: p, completion_tokens: 1 } });
+    for (const [owner, agoS, p] of [
+      ['crm', 20 * 60, 1],
+      ['crm', 2.5 * 3600, 10],
+      ['crm', 5 * 3600, 100],
+      ['search', 26 * 3600, 1000],
+      ['search', 47 * 3600, 10000],
+      ['search', 50 * 3600, 100000], // outside the 48 h window
+    ] as const) {
+      await insertJob(db, {
+        owner_service: owner,
+        owner_ref: `r/${agoS}`,
+        ...llm,
+        result: result(p),
+        finished_ago_s: agoS,
+        duration_ms: 1500,
+      });
+    }
+    const q = { since: new Date(Date.now() - 48 * 3_600_000), until: new Date() };
+    const pick = (rows: any[]) =>
+      Object.fromEntries(
+        rows
+          .filter((r) => r.owner_service !== 'xss')
+          .map((r) => [r.owner_service, [r.jobs, r.prompt_tokens, r.completion_tokens, r.busy_seconds]]),
+      );
+    const live = pick(await usageLive(db, q));
+    expect(live).toEqual({ crm: [3, 111, 3, 4.5], search: [2, 11000, 2, 3] });
+    expect(pick(await usageByOwner(db, q))).toEqual(live); // before migration 008: live only
+
+    const has = await db.query<{ ok: boolean }>(`SELECT to_regclass('ai_usage_hours') IS NOT NULL AS ok`);
+    if (!has.rows[0]!.ok) await db.exec(await readFile('migrations/008_console.sql', 'utf8'));
+    expect(pick(await usageByOwner(db, q))).toEqual(live); // fills the whole hours, then sums them
+    const hours = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM ai_usage_hours');
+    expect(hours.rows[0]!.n).toBeGreaterThanOrEqual(46);
+    const rolled = await db.query<{ n: number }>(
+      'SELECT coalesce(sum(prompt_tokens), 0)::int AS n FROM ai_usage_hourly',
+    );
+    expect(rolled.rows[0]!.n).toBe(11110); // the 2.5 h, 5 h, 26 h and 47 h jobs; not the edges
+    expect(pick(await usageByOwner(db, q))).toEqual(live); // second read: from the rollup
+    const one = await usageByOwner(db, { ...q, owner_service: 'search' });
+    expect(one.map((r) => [r.owner_service, r.prompt_tokens])).toEqual([['search', 11000]]);
+  });
+
+  it('created_after still means created_at (the UUID v7 id bound only narrows the scan)', async () => {
+    const db = api.t.db;
+    const all = await listJobs(db, { owner_service: 'crm', limit: 500 });
+    const some = await listJobs(db, {
+      owner_service: 'crm',
+      created_after: new Date(Date.now() - 60_000).toISOString(),
+      limit: 500,
+    });
+    expect(some.jobs.length).toBe(all.jobs.length);
+    const far = await listJobs(db, {
+      owner_service: 'crm',
+      created_after: '1900-01-01T00:00:00Z',
+      limit: 500,
+    });
+    expect(far.jobs.length).toBe(all.jobs.length);
+    const future = await listJobs(db, { created_after: '9999-01-01T00:00:00Z' });
+    expect(future.jobs).toEqual([]);
+    // The console's dry run uses the same filter.
+    const dry = await api.json('POST', '/api/v1/jobs/cancel', {
+      owner_service: 'crm',
+      created_after: new Date(Date.now() - 60_000).toISOString(),
+      dry_run: true,
+    });
+    expect(dry.status).toBe(200);
   });
 
   it('counts usage per owner_service when a job is completed through the API', async () => {

@@ -15,6 +15,7 @@ export interface SideBySide {
 
 export function AbPage(props: {
   window: string;
+  sample: number;
   figures: AbFigures;
   picker: PickerRow[];
   sbs: SideBySide | null;
@@ -26,10 +27,10 @@ export function AbPage(props: {
   const cell = (p: string, r: string) => f.agreement.find((a) => a.provider === p && a.reference === r);
   return (
     <>
-      <WindowPicker action="/ops/ab" value={props.window} />
-      <p class="muted">
-        {fmtInt(f.jobs_scanned)} transcription jobs with stored attempts in the window
-        {f.truncated ? ' (the newest only: the window holds more)' : ''}.
+      <WindowPicker action="/ops/ab" value={props.window} extra={{ sample: String(props.sample) }} />
+      <p class="muted" id="ab-sample">
+        The newest {fmtInt(f.jobs_scanned)} transcription jobs finished in the window
+        {f.truncated ? ` — a sample: the window holds more (?sample= up to 5,000 reads more, slower)` : ''}.
       </p>
       <h2>Per provider</h2>
       <Table
