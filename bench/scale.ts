@@ -20,7 +20,7 @@ import { jobStats } from '../lib/jobs/stats.ts';
 import { usageByOwner } from '../lib/jobs/usage.ts';
 import { abFigures, comparedJobs } from '../lib/ops/ab.ts';
 import { failureGroups, groupFilter } from '../lib/ops/failures.ts';
-import { backlog, expiredLeases, liveWorkers, throughput } from '../lib/ops/overview.ts';
+import { backlog, expiredLeases, hourlyThroughput, liveWorkers, throughput } from '../lib/ops/overview.ts';
 import { enqueueOurs } from './enqueue.ts';
 import { createMigrated } from './lib/db.ts';
 import { TASK_TYPE } from './lib/jobs.ts';
@@ -41,7 +41,7 @@ const ago = (ms: number) => new Date(Date.now() - ms);
 export const CONSOLE_QUERIES: [string, (db: Db) => Promise<unknown>][] = [
   ['console: backlog per type × profile', (db) => backlog(db)],
   ['console: throughput 1 h (12 × 5 min)', (db) => throughput(db, 300_000, 12)],
-  ['console: throughput 1 day (24 × 1 h)', (db) => throughput(db, 3_600_000, 24)],
+  ['console: throughput 1 day (24 × 1 h)', (db) => hourlyThroughput(db, Date.now(), 24)],
   ['console: live workers', (db) => liveWorkers(db)],
   ['console: expired leases', (db) => expiredLeases(db)],
   ['console: jobs list, no filter (limit 50)', (db) => listJobs(db, { limit: 50 })],

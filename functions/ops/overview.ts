@@ -4,7 +4,7 @@ import { defineFunction } from '../../lib/http/define.ts';
 import { fetchInfraStatus } from '../../lib/infra/status.ts';
 import { jobStats } from '../../lib/jobs/stats.ts';
 import { consoleRoute } from '../../lib/ops/guard.ts';
-import { backlog, expiredLeases, liveWorkers, throughput } from '../../lib/ops/overview.ts';
+import { backlog, expiredLeases, hourlyThroughput, liveWorkers, throughput } from '../../lib/ops/overview.ts';
 import { render } from '../../lib/ops/page.ts';
 import { type OverviewData, OverviewLive } from '../../lib/ops/views/overview.tsx';
 
@@ -21,7 +21,7 @@ export default defineFunction({
       jobStats(db, 3_600_000),
       backlog(db),
       throughput(db, 300_000, 12),
-      throughput(db, 3_600_000, 24),
+      hourlyThroughput(db, clock.now(), 24),
       liveWorkers(db),
       expiredLeases(db),
       probeProviders ? probeProviders().catch(() => null) : Promise.resolve(null),

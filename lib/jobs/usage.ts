@@ -152,7 +152,7 @@ const FILL_CHUNK = 24;
 const withRollup = new WeakSet<Queryable>();
 
 /** Whether migration 008's rollup tables exist (remembered once they do). */
-async function hasRollup(db: Queryable): Promise<boolean> {
+export async function hasRollup(db: Queryable): Promise<boolean> {
   if (withRollup.has(db)) return true;
   const r = await db.query<{ ok: boolean }>(`SELECT to_regclass('ai_usage_hours') IS NOT NULL AS ok`);
   if (r.rows[0]?.ok) withRollup.add(db);
@@ -174,7 +174,22 @@ export async function usageByOwner(db: Queryable, q: UsageQuery): Promise<UsageR
   }
   const first = new Date(hours.first).toISOString();
   const lastEnd = new Date(hours.lastEnd).toISOString();
-  const missing = (await db.query<{ hour: Date }>(MISSING_HOURS, [first, lastEnd])).rows.map((r) =>
+  await rollUpHours(db, hours.first, hours.lastEnd);
+  return (
+    await db.query<UsageRow>(USAGE_ROLLED, [
+      q.since.toISOString(),
+      q.until.toISOString(),
+      first,
+      lastEnd,
+      owner,
+    ])
+  ).rows;
+}
+
+/** Rolls up the hours of [firstMs, lastEndMs) not rolled up yet (hour-aligned, settled). */
+export async function rollUpHours(db: Queryable, firstMs: number, lastEndMs: number): Promise<void> {
+  const range = [new Date(firstMs).toISOString(), new Date(lastEndMs).toISOString()];
+  const missing = (await db.query<{ hour: Date }>(MISSING_HOURS, range)).rows.map((r) =>
     new Date(r.hour).getTime(),
   );
   for (let i = 0; i < missing.length; i += FILL_CHUNK) {
@@ -185,15 +200,6 @@ export async function usageByOwner(db: Queryable, q: UsageQuery): Promise<UsageR
       new Date(Math.max(...chunk) + HOUR_MS).toISOString(),
     ]);
   }
-  return (
-    await db.query<UsageRow>(USAGE_ROLLED, [
-      q.since.toISOString(),
-      q.until.toISOString(),
-      first,
-      lastEnd,
-      owner,
-    ])
-  ).rows;
 }
 
 /** The same figures read from ai_jobs only (no rollup): for checking the rollup. */

@@ -1,10 +1,13 @@
 // The Overview page's reads, each bounded by a partial or time index (the stats figures
 // themselves come from lib/jobs/stats.ts, shared with GET /api/v1/stats):
 //   backlog      pending and running rows only (ai_jobs_claim_idx / ai_jobs_lease_idx)
-//   throughput   jobs finished in the last hour/day, bucketed (ai_jobs_finished_idx, index-only)
+//   throughput   jobs finished in the last hour, bucketed (ai_jobs_finished_idx, index-only);
+//                the last day per hour from the hourly rollup of migration 008 (the same
+//                one as usage: completed/failed per hour) plus the unsettled last hour or two
 //   workers      workers holding a lease now, or that finished a job in the last 10 min
 //   leases       running jobs whose lease has expired (ai_jobs_lease_idx), at most 20
 import type { Queryable } from '../db/port.ts';
+import { hasRollup, rollUpHours, wholeHours } from '../jobs/usage.ts';
 
 export interface BacklogRow {
   task_type: string;
@@ -69,6 +72,62 @@ export async function throughput(db: Queryable, bucketMs: number, buckets: numbe
     const slot = out[Math.min(buckets - 1, Math.max(0, row.b))]!;
     slot.completed += row.completed;
     slot.failed += row.failed;
+  }
+  return out;
+}
+
+const HOUR_MS = 3_600_000;
+
+// Settled hours from the rollup, the rest live; both bucketed by whole UTC hour.
+const HOURLY_ROLLED = `
+SELECT hour, sum(completed)::int AS completed, sum(failed)::int AS failed FROM (
+  SELECT hour, completed, failed FROM ai_usage_hourly WHERE hour >= $1::timestamptz AND hour < $2::timestamptz
+  UNION ALL
+  SELECT to_timestamp(floor(extract(epoch FROM finished_at) / 3600) * 3600),
+         (status = 'completed')::int, (status = 'failed')::int
+  FROM ai_jobs WHERE finished_at >= $2::timestamptz AND status IN ('completed', 'failed')
+) t
+GROUP BY hour`;
+
+const HOURLY_LIVE = `
+SELECT to_timestamp(floor(extract(epoch FROM finished_at) / 3600) * 3600) AS hour,
+       count(*) FILTER (WHERE status = 'completed')::int AS completed,
+       count(*) FILTER (WHERE status = 'failed')::int AS failed
+FROM ai_jobs WHERE finished_at >= $1::timestamptz
+GROUP BY 1`;
+
+/**
+ * Completed/failed per whole hour for the last `hours` hours, the current one last. With
+ * the rollup tables (migration 008) the settled hours are summed from them; live otherwise
+ * (or when `live` is set, to check one against the other).
+ */
+export async function hourlyThroughput(
+  db: Queryable,
+  nowMs: number,
+  hours = 24,
+  opts: { live?: boolean } = {},
+): Promise<Bucket[]> {
+  const start = Math.floor(nowMs / HOUR_MS) * HOUR_MS - (hours - 1) * HOUR_MS;
+  const settled = wholeHours({ since: new Date(start), until: new Date(nowMs) });
+  type HourRow = { hour: Date; completed: number; failed: number };
+  let rows: HourRow[];
+  if (!opts.live && settled && (await hasRollup(db))) {
+    await rollUpHours(db, settled.first, settled.lastEnd);
+    const range = [new Date(settled.first).toISOString(), new Date(settled.lastEnd).toISOString()];
+    rows = (await db.query<HourRow>(HOURLY_ROLLED, range)).rows;
+  } else {
+    rows = (await db.query<HourRow>(HOURLY_LIVE, [new Date(start).toISOString()])).rows;
+  }
+  const out: Bucket[] = Array.from({ length: hours }, (_, i) => ({
+    at: start + i * HOUR_MS,
+    completed: 0,
+    failed: 0,
+  }));
+  for (const r of rows) {
+    const slot = out[Math.round((new Date(r.hour).getTime() - start) / HOUR_MS)];
+    if (!slot) continue;
+    slot.completed += r.completed;
+    slot.failed += r.failed;
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { loadConfig } from '../../lib/config/load.ts';
 import { listJobs } from '../../lib/jobs/list.ts';
 import { usageByOwner, usageLive } from '../../lib/jobs/usage.ts';
 import { align } from '../../lib/ops/diff.ts';
+import { hourlyThroughput } from '../../lib/ops/overview.ts';
 import { issueSession, SESSION_TTL_MS } from '../../lib/ops/session.ts';
 import { buildApi } from '../../lib/server/server.ts';
 import { silentLogger } from '../../lib/telemetry/port.ts';
@@ -276,6 +277,11 @@ describe('ops console without AI_SERVICE_TOKEN', () => {
     );
     expect(rolled.rows[0]!.n).toBe(11110); // the 2.5 h, 5 h, 26 h and 47 h jobs; not the edges
     expect(pick(await usageByOwner(db, q))).toEqual(live); // second read: from the rollup
+    // The day chart sums the same rollup: equal to counting the jobs live.
+    const now = Date.now();
+    const live24 = await hourlyThroughput(db, now, 48, { live: true });
+    expect(await hourlyThroughput(db, now, 48)).toEqual(live24);
+    expect(live24.reduce((n, b) => n + b.completed, 0)).toBe(5); // the job 50 h ago is outside
     const one = await usageByOwner(db, { ...q, owner_service: 'search' });
     expect(one.map((r) => [r.owner_service, r.prompt_tokens])).toEqual([['search', 11000]]);
   });
