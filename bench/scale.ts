@@ -11,6 +11,7 @@
 // The ops console's and GET /api/v1/usage's queries (CONSOLE_QUERIES) are timed the same
 // way, target p50 < 50 ms at 1M, after the last day's transcription jobs are given results
 // in the A/B contract (result.attempts with three providers' texts and agreement).
+import { readFile } from 'node:fs/promises';
 import type { Db } from '../lib/db/port.ts';
 import { retryByFilter } from '../lib/jobs/admin.ts';
 import { claimJobs } from '../lib/jobs/claim.ts';
@@ -154,6 +155,12 @@ export async function scale(opts: {
   const notes: string[] = [];
   const b = await createMigrated('scale', 10);
   try {
+    // The console's hourly rollup (migration 008), until lib/db/migrations.ts lists it.
+    const rollup = await b.db.query<{ ok: boolean }>(
+      `SELECT to_regclass('ai_usage_hours') IS NOT NULL AS ok`,
+    );
+    if (!rollup.rows[0]?.ok)
+      await b.db.exec(await readFile(new URL('../migrations/008_console.sql', import.meta.url), 'utf8'));
     // Baseline: the claim loop on an empty table.
     const base: number[] = [];
     const baseClaim: number[] = [];

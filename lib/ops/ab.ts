@@ -3,11 +3,11 @@
 // finished in a window — never from one process's memory. Bounded: the newest `limit`
 // (default AB_SAMPLE) transcription jobs finished in the window, found through
 // ai_jobs_finished_idx; only their results are read and unpacked. Unpacking attempts is
-// the cost (≈ 0.1 ms a job), so the page works on a sample and says so.
+// the cost (≈ 0.1–0.2 ms a job), so the page works on a sample and says so.
 import type { Queryable } from '../db/port.ts';
 
 /** Jobs the A/B figures read by default (the newest in the window); ?sample= on the page, ≤ AB_MAX_SAMPLE. */
-export const AB_SAMPLE = 500;
+export const AB_SAMPLE = 200;
 export const AB_MAX_SAMPLE = 5000;
 
 export interface ProviderFigures {
