@@ -17,8 +17,13 @@ import jobsReap from './jobs/reap.ts';
 import jobsRetry from './jobs/retry.ts';
 import jobsRetryByFilter from './jobs/retry-by-filter.ts';
 import providersStatus from './providers/status.ts';
+import queuesList from './queues/list.ts';
+import queuesPause from './queues/pause.ts';
+import queuesResume from './queues/resume.ts';
+import queuesSet from './queues/set.ts';
 import readyz from './readyz.ts';
 import stats from './stats.ts';
+import workersList from './workers/list.ts';
 
 export const ROUTES: readonly FunctionDef[] = [
   healthz,
@@ -38,4 +43,9 @@ export const ROUTES: readonly FunctionDef[] = [
   stats,
   providersStatus,
   infraStatus,
+  queuesList,
+  queuesPause,
+  queuesResume,
+  queuesSet,
+  workersList,
 ];

@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   lease_lost: 409,
   invalid_state: 409,
   payload_too_large: 413,
+  unserved: 422,
   internal: 500,
   not_configured: 503,
   unavailable: 503,

@@ -5,6 +5,7 @@ import { jobJson, labels } from '../../lib/http/job-response.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { createJob } from '../../lib/jobs/create.ts';
 import { createJobSchema } from '../../lib/jobs/schemas.ts';
+import { unservedCheck } from '../../lib/queues/unserved.ts';
 
 export default defineFunction({
   name: 'jobs-create',
@@ -21,13 +22,20 @@ export default defineFunction({
     input: { system: 'Answer as JSON.', user: 'Classify this call', max_tokens: 256, call_id: '8f2c1d' },
     idempotency_key: 'call_analysis:beeline/8f2c1d',
   },
-  responses: { 201: 'created', 200: 'idempotent repeat: the existing job', 409: 'idempotency_conflict' },
+  responses: {
+    201: 'created (with a `warning` field and Warning header when no live worker serves it)',
+    200: 'idempotent repeat: the existing job',
+    409: 'idempotency_conflict',
+    422: 'unserved (REJECT_UNSERVED=true and no live worker serves the task_type/model_profile)',
+  },
   async handler(c) {
     const { db, metrics, log } = c.var.deps;
     const body = await parseBody(c, createJobSchema);
+    const warning = await unservedCheck(c.var.deps, body.task_type, body.model_profile);
     const { outcome, job } = await createJob(db, body);
     metrics.jobCreated(labels(job), outcome);
     log.debug({ request_id: c.var.requestId, job_id: job.id, outcome }, 'job create');
-    return c.json(jobJson(job), outcome === 'created' ? 201 : 200);
+    if (warning) c.header('Warning', `199 ai-service "${warning}"`);
+    return c.json(warning ? { ...jobJson(job), warning } : jobJson(job), outcome === 'created' ? 201 : 200);
   },
 });

@@ -18,15 +18,20 @@ export default defineFunction({
     lease_token: '0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f80',
     lease_timeout: '15m',
   },
-  responses: { 200: 'the job with its new lease_expires_at', 409: 'lease_lost', 404: 'not_found' },
+  responses: {
+    200: 'the job with its new lease_expires_at',
+    409: 'lease_lost (details.reason "paused": released because its queue was paused with drain: false)',
+    404: 'not_found',
+  },
   async handler(c) {
     const id = jobId(c);
     const body = await parseBody(c, heartbeatSchema);
-    const { db, config } = c.var.deps;
+    // Without lease_timeout the lease is extended by the length chosen at claim (stored on
+    // the job), never by this process's WORKER_LEASE_TIMEOUT.
     const job = await heartbeat(
-      db,
+      c.var.deps.db,
       { id, workerId: body.worker_id, leaseToken: body.lease_token },
-      body.lease_timeout ?? config.WORKER_LEASE_TIMEOUT,
+      body.lease_timeout,
     );
     return c.json(jobJson(job));
   },

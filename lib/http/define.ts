@@ -11,7 +11,7 @@ export type Ctx = Context<AppEnv>;
 export interface FunctionDef {
   /** Stable name; also the edge bundle's file name (dist/functions/<name>.mjs). */
   name: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   /** Hono path pattern, e.g. /api/v1/jobs/:id */
   path: string;
   /** false for the open Kubernetes probes. */

@@ -37,14 +37,40 @@ async function refuse(db: Queryable, ref: LeaseRef, replayStatus: JobRow['status
   });
 }
 
-export async function heartbeat(db: Queryable, ref: LeaseRef, leaseMs: number): Promise<JobRow> {
-  const r = await db.query<JobRow>(
-    `UPDATE ai_jobs SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000),
-            updated_at = now()
-     WHERE ${FENCE} RETURNING *`,
-    [ref.id, ref.leaseToken, ref.workerId, leaseMs],
+/**
+ * Extends the lease by `leaseMs`, or by the length chosen at claim (ai_jobs.lease_ms).
+ * A job whose model_profile or task_type was paused with `drain: false` is released
+ * instead (pending again, its order and attempt kept) and the holder gets lease_lost.
+ */
+export async function heartbeat(db: Queryable, ref: LeaseRef, leaseMs?: number): Promise<JobRow> {
+  const r = await db.query<JobRow & { released: boolean }>(
+    `WITH stop AS (
+       SELECT EXISTS (
+         SELECT 1 FROM ai_jobs j JOIN ai_queues q
+           ON q.paused AND NOT q.drain
+          AND ((q.scope = 'model_profile' AND q.name = j.model_profile) OR (q.scope = 'task_type' AND q.name = j.task_type))
+         WHERE j.id = $1) AS released
+     )
+     UPDATE ai_jobs SET
+       status = CASE WHEN stop.released THEN 'pending' ELSE status END,
+       attempts = CASE WHEN stop.released THEN GREATEST(attempts - 1, 0) ELSE attempts END,
+       started_at = CASE WHEN stop.released THEN NULL ELSE started_at END,
+       lease_expires_at = CASE WHEN stop.released THEN NULL
+         ELSE now() + make_interval(secs => coalesce($4::double precision, lease_ms, 900000) / 1000) END,
+       updated_at = now()
+     FROM stop
+     WHERE ${FENCE} RETURNING ai_jobs.*, stop.released`,
+    [ref.id, ref.leaseToken, ref.workerId, leaseMs ?? null],
   );
-  return r.rows[0] ?? refuse(db, ref, null);
+  const row = r.rows[0];
+  if (!row) return refuse(db, ref, null);
+  const { released, ...job } = row;
+  if (released)
+    throw new AppError('lease_lost', `job ${ref.id} was released: its queue is paused`, {
+      status: 'pending',
+      reason: 'paused',
+    });
+  return job;
 }
 
 const COMPLETE_SET = `status = 'completed', lease_expires_at = NULL, finished_at = now(), updated_at = now(),
