@@ -21,7 +21,10 @@ export default defineFunction({
     const { window = 3_600_000 } = parseQuery(c, query);
     const { db, config } = c.var.deps;
     // unserved: pending work no worker seen within WORKER_LIVE_WINDOW claims (issue 11).
-    const [stats, unserved] = await Promise.all([jobStats(db, window), unservedBacklog(db, config.WORKER_LIVE_WINDOW)]);
+    const [stats, unserved] = await Promise.all([
+      jobStats(db, window),
+      unservedBacklog(db, config.WORKER_LIVE_WINDOW),
+    ]);
     return c.json({ ...stats, unserved });
   },
 });

@@ -20,10 +20,10 @@ import type { Db } from '../lib/db/port.ts';
 import { isAppError } from '../lib/errors.ts';
 import type { FailureCategory } from '../lib/jobs/categories.ts';
 import { claimJobs } from '../lib/jobs/claim.ts';
-import type { QueuePolicy } from '../lib/queues/policy.ts';
 import { type FailRequest, failJob, heartbeat, type LeaseRef, releaseJob } from '../lib/jobs/lease.ts';
 import type { JobRow } from '../lib/jobs/row.ts';
 import { ProviderError, toProviderError } from '../lib/providers/errors.ts';
+import type { QueuePolicy } from '../lib/queues/policy.ts';
 import {
   type JobLabels,
   type LogFields,

@@ -25,7 +25,10 @@ export default defineFunction({
     if (scope === 'task_type' && body.token_budget !== undefined && body.token_budget !== null)
       throw new AppError('validation_error', 'token_budget applies to a model_profile only');
     const q = await setQueueLimits(c.var.deps.db, { scope, name }, body);
-    c.var.deps.log.info({ scope, name, limit: q.max_running, token_budget: q.token_budget }, 'queue limits set');
+    c.var.deps.log.info(
+      { scope, name, limit: q.max_running, token_budget: q.token_budget },
+      'queue limits set',
+    );
     return c.json(q);
   },
 });

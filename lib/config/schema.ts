@@ -117,7 +117,10 @@ const numberMap = (min: number, max: number, integer: boolean) =>
       z.string(),
       z.transform((v, ctx) => {
         const out: Record<string, number> = {};
-        for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+        for (const part of v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)) {
           const eq = part.lastIndexOf('=');
           const name = part.slice(0, eq).trim();
           const text = part.slice(eq + 1).trim();

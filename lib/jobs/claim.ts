@@ -17,8 +17,8 @@
 //      group's free slots and token budget.
 import type { Db, Queryable } from '../db/port.ts';
 import { EMPTY_POLICY, type QueuePolicy } from '../queues/policy.ts';
-import type { JobRow } from './row.ts';
 import { BACKOFF_MS_SQL } from './lease.ts';
+import type { JobRow } from './row.ts';
 
 export interface ClaimRequest {
   workerId: string;
@@ -39,7 +39,7 @@ const REAP_PER_CLAIM = 100;
 export const CONTROL_LOCK = 0x61697163;
 export const GROUP_LOCK = 0x61697167;
 
-const PREPARE = `
+export const PREPARE = `
 WITH expired AS (
   SELECT id FROM ai_jobs
   WHERE status = 'running' AND lease_expires_at < now()
@@ -87,7 +87,7 @@ SELECT locks.locked, (SELECT count(*) FROM reaped)::int AS reaped,
        (SELECT n FROM announced) AS announced, (SELECT count(*) FROM seen)::int AS seen
 FROM locks`;
 
-const CLAIM = `
+export const CLAIM = `
 WITH RECURSIVE controls AS (
   -- Every group with a limit, a token budget or a pause; run-time values win.
   SELECT k.g, substr(k.g, strpos(k.g, ':') + 1) AS name, k.g LIKE 'model_profile:%' AS is_profile,
@@ -203,8 +203,10 @@ export interface ClaimOutcome {
 }
 
 /** Runs fn in a transaction, or directly when `db` already is one (EXPLAIN captures). */
-const inTransaction = <T>(db: Queryable & Partial<Pick<Db, 'transaction'>>, fn: (tx: Queryable) => Promise<T>) =>
-  db.transaction ? db.transaction(fn) : fn(db);
+const inTransaction = <T>(
+  db: Queryable & Partial<Pick<Db, 'transaction'>>,
+  fn: (tx: Queryable) => Promise<T>,
+) => (db.transaction ? db.transaction(fn) : fn(db));
 
 export async function claimWithReap(
   db: Queryable & Partial<Pick<Db, 'transaction'>>,

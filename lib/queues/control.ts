@@ -116,7 +116,11 @@ export interface QueueState {
  * reserved tokens and unserved backlog. Counts come from the partial pending and running
  * indexes (their INCLUDE columns), so they never walk finished jobs.
  */
-export async function listQueues(db: Queryable, policy: QueuePolicy, liveWindowMs: number): Promise<QueueState[]> {
+export async function listQueues(
+  db: Queryable,
+  policy: QueuePolicy,
+  liveWindowMs: number,
+): Promise<QueueState[]> {
   const r = await db.query<{
     g: string;
     q_limit: number | null;

@@ -38,8 +38,10 @@ type PolicyConfig = Pick<
 
 export function queuePolicy(config: Partial<PolicyConfig>): QueuePolicy {
   const limits: Record<string, number> = {};
-  for (const [name, n] of Object.entries(config.PROFILE_LIMITS ?? {})) limits[groupKey('model_profile', name)] = n;
-  for (const [name, n] of Object.entries(config.TASK_TYPE_LIMITS ?? {})) limits[groupKey('task_type', name)] = n;
+  for (const [name, n] of Object.entries(config.PROFILE_LIMITS ?? {}))
+    limits[groupKey('model_profile', name)] = n;
+  for (const [name, n] of Object.entries(config.TASK_TYPE_LIMITS ?? {}))
+    limits[groupKey('task_type', name)] = n;
   return {
     limits,
     budgets: { ...config.PROFILE_TOKEN_BUDGETS },

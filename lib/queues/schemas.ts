@@ -21,7 +21,8 @@ export const pauseSchema = z
 
 export const resumeSchema = z.strictObject(groupFields).check(z.refine(oneGroup, ONE_GROUP));
 
-const nullableCount = (min: number, max: number) => z.optional(z.nullable(z.int().check(z.gte(min), z.lte(max))));
+const nullableCount = (min: number, max: number) =>
+  z.optional(z.nullable(z.int().check(z.gte(min), z.lte(max))));
 
 /** PUT /api/v1/queues/{name}: null clears a run-time value (the configuration applies again). */
 export const setQueueSchema = z.strictObject({

@@ -69,7 +69,9 @@ describe('queues and workers over HTTP', () => {
     // The spec's own tg_analysis: nobody serves it; stats and /queues say so.
     await api.json('POST', '/api/v1/jobs', llmJob('tg', { task_type: 'tg_analysis' }));
     const stats = await api.json('GET', '/api/v1/stats');
-    expect(stats.body.unserved).toEqual([{ task_type: 'tg_analysis', model_profile: 'qwen2.5-14b', pending: 1 }]);
+    expect(stats.body.unserved).toEqual([
+      { task_type: 'tg_analysis', model_profile: 'qwen2.5-14b', pending: 1 },
+    ]);
     const queues = await api.json('GET', '/api/v1/queues');
     expect(queues.body.queues.find((q: { name: string }) => q.name === 'tg_analysis')).toMatchObject({
       scope: 'task_type',
@@ -93,7 +95,11 @@ describe('queues and workers over HTTP', () => {
 
   it('PUT limit, pause with reason and who, GET /queues, resume', async () => {
     for (let i = 0; i < 4; i++)
-      await api.json('POST', '/api/v1/jobs', llmJob(`t${i}`, { task_type: 'transcribe', model_profile: 'whisperx' }));
+      await api.json(
+        'POST',
+        '/api/v1/jobs',
+        llmJob(`t${i}`, { task_type: 'transcribe', model_profile: 'whisperx' }),
+      );
     let q = await api.json('GET', '/api/v1/queues');
     expect(q.body.queues.find((x: { name: string }) => x.name === 'whisperx')).toMatchObject({
       scope: 'model_profile',
@@ -123,10 +129,14 @@ describe('queues and workers over HTTP', () => {
       running: 1,
     });
     expect((await api.json('PUT', '/api/v1/queues/whisperx', { limit: null })).body.max_running).toBeNull();
-    expect((await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w', limit: 4 })).body.jobs).toEqual([]);
+    expect((await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w', limit: 4 })).body.jobs).toEqual(
+      [],
+    );
     expect((await api.json('POST', '/api/v1/queues/resume', { model_profile: 'whisperx' })).status).toBe(200);
     // Back to the configured limit of 2: one more beside the one running.
-    expect((await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w', limit: 4 })).body.jobs).toHaveLength(1);
+    expect(
+      (await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w', limit: 4 })).body.jobs,
+    ).toHaveLength(1);
   });
 
   it('refuses bad control requests with 4xx in the envelope', async () => {

@@ -10,7 +10,7 @@ import { completeJob, heartbeat } from '../../lib/jobs/lease.ts';
 import type { JobRow } from '../../lib/jobs/row.ts';
 import type { CreateJob } from '../../lib/jobs/schemas.ts';
 import { listQueues, pauseQueue, resumeQueue, setQueueLimits } from '../../lib/queues/control.ts';
-import { EMPTY_POLICY, type QueuePolicy, queuePolicy } from '../../lib/queues/policy.ts';
+import { EMPTY_POLICY, queuePolicy } from '../../lib/queues/policy.ts';
 import { isServed, listWorkers, unservedBacklog } from '../../lib/queues/workers.ts';
 import { DRIVERS, freshDb, type TestDb } from '../support/db.ts';
 
@@ -22,8 +22,6 @@ const job = (over: Partial<CreateJob> = {}): CreateJob => ({
   input: {},
   ...over,
 });
-
-const policy = (over: Partial<QueuePolicy>): QueuePolicy => ({ ...EMPTY_POLICY, ...over });
 
 async function errorOf(p: Promise<unknown>): Promise<AppError> {
   try {
@@ -52,7 +50,9 @@ describe.each(DRIVERS.filter((d) => d !== 'neon'))('queue control at claim on %s
   const add = (n: number, over: Partial<CreateJob> = {}) =>
     createJobs(
       db,
-      Array.from({ length: n }, (_, i) => job({ owner_ref: `${over.owner_service ?? 'telephony'}/${i}`, ...over })),
+      Array.from({ length: n }, (_, i) =>
+        job({ owner_ref: `${over.owner_service ?? 'telephony'}/${i}`, ...over }),
+      ),
     );
   const complete = (j: JobRow, result: Record<string, unknown> = {}) =>
     completeJob(db, { id: j.id, workerId: j.worker_id!, leaseToken: j.lease_token! }, result);
@@ -82,7 +82,12 @@ describe.each(DRIVERS.filter((d) => d !== 'neon'))('queue control at claim on %s
       expect(r.reaped).toBe(1);
       expect(r.jobs).toEqual([]); // backoff: not claimable in the same breath
       const row = (await db.query<JobRow>('SELECT * FROM ai_jobs')).rows[0]!;
-      expect(row).toMatchObject({ status: 'pending', attempts: 1, error_category: 'timeout', lease_expires_at: null });
+      expect(row).toMatchObject({
+        status: 'pending',
+        attempts: 1,
+        error_category: 'timeout',
+        lease_expires_at: null,
+      });
       // Backoff of the first attempt: 2 s × jitter 0.5..1, from the moment it was reaped.
       expect(+row.run_after - +row.updated_at).toBeGreaterThanOrEqual(999);
       expect((await errorOf(complete(stale!))).code).toBe('lease_lost');
@@ -128,7 +133,9 @@ describe.each(DRIVERS.filter((d) => d !== 'neon'))('queue control at claim on %s
       const p = queuePolicy({ PROFILE_LIMITS: { whisperx: 1 } });
       await setQueueLimits(db, { scope: 'model_profile', name: 'whisperx' }, { limit: 3 });
       expect(await claimJobs(db, { workerId: 'w', limit: 10, leaseMs: 60_000, policy: p })).toHaveLength(3);
-      await db.query(`UPDATE ai_jobs SET status = 'pending', lease_expires_at = NULL WHERE status = 'running'`);
+      await db.query(
+        `UPDATE ai_jobs SET status = 'pending', lease_expires_at = NULL WHERE status = 'running'`,
+      );
       await setQueueLimits(db, { scope: 'model_profile', name: 'whisperx' }, { limit: null });
       expect(await claimJobs(db, { workerId: 'w', limit: 10, leaseMs: 60_000, policy: p })).toHaveLength(1);
       const [q] = (await listQueues(db, p, 60_000)).filter((x) => x.name === 'whisperx');
@@ -146,12 +153,18 @@ describe.each(DRIVERS.filter((d) => d !== 'neon'))('queue control at claim on %s
     it('paused jobs stay pending in order; other profiles still flow; resume restores the order', async () => {
       await add(3);
       await add(2, { task_type: 'llm_chat', model_profile: 'qwen' });
-      const before = (await db.query<{ id: string }>(`SELECT id FROM ai_jobs WHERE model_profile = 'whisperx' ORDER BY id`)).rows;
+      const before = (
+        await db.query<{ id: string }>(`SELECT id FROM ai_jobs WHERE model_profile = 'whisperx' ORDER BY id`)
+      ).rows;
       await pauseQueue(db, { scope: 'model_profile', name: 'whisperx' }, { reason: 'swap', by: 'sre' });
       const got = await claimJobs(db, { workerId: 'w', limit: 10, leaseMs: 60_000 });
       expect(got.map((j) => j.model_profile)).toEqual(['qwen', 'qwen']);
       const [q] = (await listQueues(db, EMPTY_POLICY, 60_000)).filter((x) => x.name === 'whisperx');
-      expect(q).toMatchObject({ state: 'paused', backlog: 3, paused: { reason: 'swap', by: 'sre', drain: true } });
+      expect(q).toMatchObject({
+        state: 'paused',
+        backlog: 3,
+        paused: { reason: 'swap', by: 'sre', drain: true },
+      });
       await resumeQueue(db, { scope: 'model_profile', name: 'whisperx' });
       const after = await claimJobs(db, { workerId: 'w', limit: 1, leaseMs: 60_000 });
       expect(after[0]!.id).toBe(before[0]!.id);
@@ -220,7 +233,9 @@ describe.each(DRIVERS.filter((d) => d !== 'neon'))('queue control at claim on %s
       const p = queuePolicy({ OWNER_MAX_PRIORITY: { loud: 0 } });
       const [first] = await claimJobs(db, { workerId: 'w', limit: 1, leaseMs: 60_000, policy: p });
       expect(first!.owner_service).toBe('quiet');
-      await db.query(`UPDATE ai_jobs SET status = 'pending', lease_expires_at = NULL WHERE status = 'running'`);
+      await db.query(
+        `UPDATE ai_jobs SET status = 'pending', lease_expires_at = NULL WHERE status = 'running'`,
+      );
       const [unbounded] = await claimJobs(db, { workerId: 'w', limit: 1, leaseMs: 60_000 });
       expect(unbounded!.owner_service).toBe('loud');
     });
@@ -228,7 +243,12 @@ describe.each(DRIVERS.filter((d) => d !== 'neon'))('queue control at claim on %s
 
   describe('token-aware admission', () => {
     const llm = (ref: string, maxTokens: number): CreateJob =>
-      job({ owner_ref: ref, task_type: 'llm_chat', model_profile: 'qwen', input: { user: 'x'.repeat(400), max_tokens: maxTokens } });
+      job({
+        owner_ref: ref,
+        task_type: 'llm_chat',
+        model_profile: 'qwen',
+        input: { user: 'x'.repeat(400), max_tokens: maxTokens },
+      });
 
     it('reserves prompt/4 + max_tokens, stops at the budget, settles with reported usage', async () => {
       await createJobs(db, [llm('a', 300), llm('b', 300), llm('c', 300), llm('d', 300)]);
@@ -238,7 +258,9 @@ describe.each(DRIVERS.filter((d) => d !== 'neon'))('queue control at claim on %s
       expect(await claimJobs(db, { workerId: 'w', limit: 10, leaseMs: 60_000, policy: p })).toEqual([]);
       const [q] = (await listQueues(db, p, 60_000)).filter((x) => x.name === 'qwen');
       expect(q).toMatchObject({ token_budget: 1000, reserved_tokens: 800, running: 2 });
-      const done = await complete(got[0]!, { usage: { prompt_tokens: 90, completion_tokens: 41, total_tokens: 131 } });
+      const done = await complete(got[0]!, {
+        usage: { prompt_tokens: 90, completion_tokens: 41, total_tokens: 131 },
+      });
       expect(done.tokens_used).toBe(131);
       expect(await claimJobs(db, { workerId: 'w', limit: 10, leaseMs: 60_000, policy: p })).toHaveLength(1);
     });
