@@ -16,6 +16,7 @@ import type { Db } from '../lib/db/port.ts';
 import { claimJobs } from '../lib/jobs/claim.ts';
 import { createJobs } from '../lib/jobs/create.ts';
 import { completeJob } from '../lib/jobs/lease.ts';
+import type { JobRow } from '../lib/jobs/row.ts';
 import { runChat } from '../lib/providers/llm.ts';
 import { queuePolicy } from '../lib/queues/policy.ts';
 import { createMigrated } from './lib/db.ts';
@@ -154,36 +155,37 @@ async function run(mode: 'fixed' | 'budget', jobs: number, slots: number): Promi
     let completionTokens = 0;
     let left = jobs;
     const t0 = performance.now();
-    const slot = async (w: number) => {
-      while (left > 0) {
-        const [job] = await claimJobs(b.db as Db, {
-          workerId: `tok-${w}`,
-          limit: 1,
-          leaseMs: 600_000,
-          policy,
-        });
-        if (!job) {
-          await new Promise((r) => setTimeout(r, 5));
-          continue;
-        }
-        const started = performance.now();
-        const r = await runChat(job.input, {
-          baseUrl: vllm.url,
-          model: PROFILE,
-          timeoutMs: 600_000,
-          provider: 'llm',
-        });
-        await completeJob(
-          b.db,
-          { id: job.id, workerId: `tok-${w}`, leaseToken: job.lease_token! },
-          { usage: r.usage },
-        );
-        latencies.push(performance.now() - started);
-        completionTokens += r.usage.completion_tokens;
-        left--;
-      }
+    // One dispatcher, as the built-in runner does: claim up to the free slots, and after an
+    // empty claim wait for a completion (or 50 ms) instead of polling the database.
+    let inflight = 0;
+    let wake: () => void = () => {};
+    const runOne = async (job: JobRow) => {
+      const started = performance.now();
+      const r = await runChat(job.input, { baseUrl: vllm.url, model: PROFILE, timeoutMs: 600_000, provider: 'llm' });
+      await completeJob(b.db, { id: job.id, workerId: 'tok', leaseToken: job.lease_token! }, { usage: r.usage });
+      latencies.push(performance.now() - started);
+      completionTokens += r.usage.completion_tokens;
+      left--;
+      inflight--;
+      wake();
     };
-    await Promise.all(Array.from({ length: slots }, (_, w) => slot(w)));
+    while (left > 0) {
+      const free = slots - inflight;
+      const got =
+        free > 0 ? await claimJobs(b.db as Db, { workerId: 'tok', limit: free, leaseMs: 600_000, policy }) : [];
+      for (const job of got) {
+        inflight++;
+        void runOne(job);
+      }
+      if (got.length === 0 && left > 0)
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 50);
+          wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+    }
     const ms = performance.now() - t0;
     latencies.sort((a, c) => a - c);
     return {

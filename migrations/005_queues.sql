@@ -8,11 +8,14 @@ ALTER TABLE ai_jobs ADD COLUMN lease_ms integer;
 ALTER TABLE ai_jobs ADD COLUMN token_cost integer;
 ALTER TABLE ai_jobs ADD COLUMN tokens_used integer;
 
--- Fair claims: the next ready jobs of one owner_service, in its own priority order. The
--- claim walks the distinct owners on this index (a loose index scan) and takes a few
--- from each, so a caller with 10,000 queued jobs cannot push a later caller to the back.
-CREATE INDEX ai_jobs_owner_claim_idx ON ai_jobs (owner_service, priority DESC, run_after, id)
-  INCLUDE (task_type, model_profile) WHERE status = 'pending';
+-- Fair claims: the next ready jobs of one owner_service for one task_type × model_profile,
+-- in priority order. The claim walks the distinct (owner, task type, profile) triples with
+-- pending work on this index (a loose index scan: one descent per triple), drops those the
+-- worker does not serve or that are paused or full, and takes a few jobs from each, so a
+-- caller with 10,000 queued jobs cannot push a later caller to the back, and a worker
+-- never walks past jobs of task types it does not serve.
+CREATE INDEX ai_jobs_owner_claim_idx ON ai_jobs (owner_service, task_type, model_profile, priority DESC, run_after, id)
+  WHERE status = 'pending';
 
 -- One row per controlled group: a model_profile or a task_type. A run-time limit or token
 -- budget here wins over the configuration (PROFILE_LIMITS, TASK_TYPE_LIMITS,

@@ -10,7 +10,8 @@
 //      exclusively, so no claim straddles them) and one exclusive advisory lock per
 //      limited group this claim could draw from, in a fixed order (no deadlocks).
 //   2. CLAIM: with those locks held, count what each limited group runs (and the tokens
-//      it has reserved), then take ready rows owner by owner (a loose index scan over
+//      it has reserved), then take ready rows per (owner, task type, profile) the worker
+//      serves and that is neither paused nor full (a loose index scan over
 //      ai_jobs_owner_claim_idx; FOR UPDATE SKIP LOCKED, so unlimited claimers never wait
 //      on each other), order them by fair share — (slots the owner holds in that profile
 //      + its rank) / its weight — then priority (capped per owner), and stop at each
@@ -120,26 +121,31 @@ WITH RECURSIVE controls AS (
      OR ((c.max_running IS NOT NULL OR c.budget IS NOT NULL) AND u.g IS NULL)
      OR u.running >= u.max_running
      OR u.reserved >= u.budget
-), owners AS (
-  (SELECT owner_service AS o FROM ai_jobs WHERE status = 'pending' ORDER BY owner_service LIMIT 1)
+), triples AS (
+  -- Distinct (owner_service, task_type, model_profile) with pending work: a loose index
+  -- scan over ai_jobs_owner_claim_idx, one descent per triple.
+  (SELECT owner_service AS o, task_type AS t, model_profile AS p FROM ai_jobs
+   WHERE status = 'pending' ORDER BY owner_service, task_type, model_profile LIMIT 1)
   UNION ALL
-  SELECT (SELECT j.owner_service FROM ai_jobs j
-          WHERE j.status = 'pending' AND j.owner_service > owners.o ORDER BY j.owner_service LIMIT 1)
-  FROM owners WHERE owners.o IS NOT NULL
+  SELECT nx.* FROM triples CROSS JOIN LATERAL (
+    SELECT j.owner_service, j.task_type, j.model_profile FROM ai_jobs j
+    WHERE j.status = 'pending' AND (j.owner_service, j.task_type, j.model_profile) > (triples.o, triples.t, triples.p)
+    ORDER BY j.owner_service, j.task_type, j.model_profile LIMIT 1
+  ) nx
 ), cand AS (
-  SELECT c.* FROM owners CROSS JOIN LATERAL (
+  SELECT c.* FROM triples CROSS JOIN LATERAL (
     SELECT j.id, j.owner_service, j.task_type, j.model_profile, j.priority, j.run_after, j.input
     FROM ai_jobs j
-    WHERE j.status = 'pending' AND j.owner_service = owners.o AND j.run_after <= now()
-      AND (cardinality($3::text[]) = 0 OR j.task_type = ANY($3::text[]))
-      AND (cardinality($4::text[]) = 0 OR j.model_profile = ANY($4::text[]))
-      AND NOT ('model_profile:' || j.model_profile = ANY((SELECT keys FROM blocked)::text[])
-               OR 'task_type:' || j.task_type = ANY((SELECT keys FROM blocked)::text[]))
+    WHERE j.status = 'pending' AND j.owner_service = triples.o AND j.task_type = triples.t
+      AND j.model_profile = triples.p AND j.run_after <= now()
     ORDER BY j.priority DESC, j.run_after, j.id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
   ) c
-  WHERE owners.o IS NOT NULL
+  WHERE (cardinality($3::text[]) = 0 OR triples.t = ANY($3::text[]))
+    AND (cardinality($4::text[]) = 0 OR triples.p = ANY($4::text[]))
+    AND NOT ('model_profile:' || triples.p = ANY((SELECT keys FROM blocked)::text[])
+             OR 'task_type:' || triples.t = ANY((SELECT keys FROM blocked)::text[]))
 ), owner_running AS (
   -- Slots each owner holds per profile; read only when several owners compete.
   SELECT j.owner_service, j.model_profile, count(*)::int AS n
