@@ -161,8 +161,17 @@ async function run(mode: 'fixed' | 'budget', jobs: number, slots: number): Promi
     let wake: () => void = () => {};
     const runOne = async (job: JobRow) => {
       const started = performance.now();
-      const r = await runChat(job.input, { baseUrl: vllm.url, model: PROFILE, timeoutMs: 600_000, provider: 'llm' });
-      await completeJob(b.db, { id: job.id, workerId: 'tok', leaseToken: job.lease_token! }, { usage: r.usage });
+      const r = await runChat(job.input, {
+        baseUrl: vllm.url,
+        model: PROFILE,
+        timeoutMs: 600_000,
+        provider: 'llm',
+      });
+      await completeJob(
+        b.db,
+        { id: job.id, workerId: 'tok', leaseToken: job.lease_token! },
+        { usage: r.usage },
+      );
       latencies.push(performance.now() - started);
       completionTokens += r.usage.completion_tokens;
       left--;
@@ -172,7 +181,9 @@ async function run(mode: 'fixed' | 'budget', jobs: number, slots: number): Promi
     while (left > 0) {
       const free = slots - inflight;
       const got =
-        free > 0 ? await claimJobs(b.db as Db, { workerId: 'tok', limit: free, leaseMs: 600_000, policy }) : [];
+        free > 0
+          ? await claimJobs(b.db as Db, { workerId: 'tok', limit: free, leaseMs: 600_000, policy })
+          : [];
       for (const job of got) {
         inflight++;
         void runOne(job);
