@@ -29,9 +29,14 @@ import opsLogout from './ops/logout.ts';
 import opsOverview from './ops/overview.ts';
 import opsUsage from './ops/usage.ts';
 import providersStatus from './providers/status.ts';
+import queuesList from './queues/list.ts';
+import queuesPause from './queues/pause.ts';
+import queuesResume from './queues/resume.ts';
+import queuesSet from './queues/set.ts';
 import readyz from './readyz.ts';
 import stats from './stats.ts';
 import usage from './usage.ts';
+import workersList from './workers/list.ts';
 
 export const ROUTES: readonly FunctionDef[] = [
   healthz,
@@ -65,4 +70,9 @@ export const ROUTES: readonly FunctionDef[] = [
   opsActions,
   opsAb,
   opsUsage,
+  queuesList,
+  queuesPause,
+  queuesResume,
+  queuesSet,
+  workersList,
 ];

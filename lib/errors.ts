@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   /** Request line and headers over Node's 16 KiB. */
   headers_too_large: 431,
+  unserved: 422,
   internal: 500,
   not_configured: 503,
   unavailable: 503,

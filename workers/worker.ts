@@ -7,6 +7,7 @@ import { workerId as configuredWorkerId } from '../lib/config/load.ts';
 import type { Config } from '../lib/config/schema.ts';
 import { migrate } from '../lib/db/migrations-fs.ts';
 import type { Db } from '../lib/db/port.ts';
+import { queuePolicy } from '../lib/queues/policy.ts';
 import { type Logger, silentLogger } from '../lib/telemetry/port.ts';
 import { createPromMetrics, type PromMetrics } from '../lib/telemetry/prom.ts';
 import type { DisabledHandler, Handler } from './handler.ts';
@@ -82,6 +83,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
     claimLimit: config.WORKER_CLAIM_LIMIT,
     pollIntervalMs: config.WORKER_POLL_INTERVAL,
     leaseMs: config.WORKER_LEASE_TIMEOUT,
+    policy: queuePolicy(config),
     log,
     metrics,
     ...opts.tuning,

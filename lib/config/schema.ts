@@ -116,6 +116,41 @@ const providerList = z.prefault(
   'whisperx',
 );
 
+/**
+ * "name=number" lists such as PROFILE_LIMITS=whisperx=2,qwen2.5-14b=16 (queue control,
+ * issue 11). `*` may name the default for every other name.
+ */
+const numberMap = (min: number, max: number, integer: boolean) =>
+  z.prefault(
+    z.pipe(
+      z.string(),
+      z.transform((v, ctx) => {
+        const out: Record<string, number> = {};
+        for (const part of v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)) {
+          const eq = part.lastIndexOf('=');
+          const name = part.slice(0, eq).trim();
+          const text = part.slice(eq + 1).trim();
+          const n = Number(text);
+          const ok = integer ? /^-?\d+$/.test(text) : /^\d+(\.\d+)?$/.test(text);
+          if (eq <= 0 || !name || !ok || n < min || n > max) {
+            ctx.issues.push({
+              code: 'custom',
+              message: `expected name=${integer ? 'integer' : 'number'} pairs (${min}..${max}) separated by commas, got "${part}"`,
+              input: v,
+            });
+            return z.NEVER;
+          }
+          out[name] = n;
+        }
+        return out;
+      }),
+    ),
+    '',
+  );
+
 export const DEFAULT_AUDIO_LLM_PROMPT =
   'Transcribe this audio verbatim in its original language. Answer with the transcript text only.';
 
@@ -164,6 +199,14 @@ export const configShape = {
   }),
   WORKER_SHUTDOWN_GRACE: duration('25s'),
   WORKER_REAP_INTERVAL: duration('30s'),
+  // Queue control (issue 11): limits and token budgets per group, fairness between callers.
+  PROFILE_LIMITS: numberMap(0, 1_000_000, true),
+  TASK_TYPE_LIMITS: numberMap(0, 1_000_000, true),
+  PROFILE_TOKEN_BUDGETS: numberMap(1, 1_000_000_000, true),
+  OWNER_WEIGHTS: numberMap(0.001, 1000, false),
+  OWNER_MAX_PRIORITY: numberMap(-1_000_000, 1_000_000, true),
+  REJECT_UNSERVED: bool(false),
+  WORKER_LIVE_WINDOW: duration('2m'),
 } as const;
 
 export const configSchema = z.object(configShape);

@@ -23,7 +23,7 @@ export interface ResponseSpec {
 export interface FunctionDef {
   /** Stable name; also the edge bundle's file name (dist/functions/<name>.mjs). */
   name: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   /** Hono path pattern, e.g. /api/v1/jobs/:id */
   path: string;
   /** false for the open Kubernetes probes. */

@@ -211,6 +211,8 @@ export const claimSchema = z.strictObject({
   task_types: z.optional(many(taskType)),
   model_profiles: z.optional(many(modelProfile)),
   lease_timeout: z.optional(durationMs(MIN_LEASE_MS, MAX_LEASE_MS)),
+  /** Shown in GET /api/v1/workers (issue 11). */
+  worker_version: z.optional(ownerRef),
 });
 export type Claim = z.infer<typeof claimSchema>;
 
