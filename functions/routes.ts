@@ -16,6 +16,7 @@ import jobsList from './jobs/list.ts';
 import jobsReap from './jobs/reap.ts';
 import jobsRetry from './jobs/retry.ts';
 import jobsRetryByFilter from './jobs/retry-by-filter.ts';
+import jobsWebhooks from './jobs/webhooks.ts';
 import providersStatus from './providers/status.ts';
 import readyz from './readyz.ts';
 import stats from './stats.ts';
@@ -35,6 +36,7 @@ export const ROUTES: readonly FunctionDef[] = [
   jobsFail,
   jobsRetry,
   jobsHeartbeat,
+  jobsWebhooks,
   stats,
   providersStatus,
   infraStatus,

@@ -8,6 +8,7 @@ import { jobJson, labels } from '../../lib/http/job-response.ts';
 import { issuesOf, parseBody } from '../../lib/http/validate.ts';
 import { createJobs } from '../../lib/jobs/create.ts';
 import { batchCreateSchema, type CreateJob, createJobSchema } from '../../lib/jobs/schemas.ts';
+import { webhookIssues } from '../../lib/webhooks/accept.ts';
 
 export default defineFunction({
   name: 'jobs-batch',
@@ -29,14 +30,15 @@ export default defineFunction({
     409: 'idempotency_conflict',
   },
   async handler(c) {
-    const { db, metrics } = c.var.deps;
+    const { db, metrics, config } = c.var.deps;
     const body = await parseBody(c, batchCreateSchema);
     const items: CreateJob[] = [];
     const invalid: { index: number; issues: ReturnType<typeof issuesOf> }[] = [];
     body.jobs.forEach((item, index) => {
       const r = createJobSchema.safeParse({ ...body.defaults, ...item });
-      if (r.success) items.push(r.data);
-      else invalid.push({ index, issues: issuesOf(r.error) });
+      const issues = r.success ? webhookIssues(config, r.data) : issuesOf(r.error);
+      if (r.success && issues.length === 0) items.push(r.data);
+      else invalid.push({ index, issues });
     });
     if (invalid.length > 0) {
       throw new AppError('validation_error', `${invalid.length} of ${body.jobs.length} jobs are invalid`, {

@@ -5,6 +5,7 @@ import { jobJson, labels } from '../../lib/http/job-response.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { createJob } from '../../lib/jobs/create.ts';
 import { createJobSchema } from '../../lib/jobs/schemas.ts';
+import { assertWebhookAccepted } from '../../lib/webhooks/accept.ts';
 
 export default defineFunction({
   name: 'jobs-create',
@@ -23,8 +24,9 @@ export default defineFunction({
   },
   responses: { 201: 'created', 200: 'idempotent repeat: the existing job', 409: 'idempotency_conflict' },
   async handler(c) {
-    const { db, metrics, log } = c.var.deps;
+    const { db, metrics, log, config } = c.var.deps;
     const body = await parseBody(c, createJobSchema);
+    assertWebhookAccepted(config, body);
     const { outcome, job } = await createJob(db, body);
     metrics.jobCreated(labels(job), outcome);
     log.debug({ request_id: c.var.requestId, job_id: job.id, outcome }, 'job create');

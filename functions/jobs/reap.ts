@@ -1,8 +1,11 @@
 // POST /api/v1/jobs/reap — one run of the lease reaper and retention prune, for platform
 // crons (Kubernetes uses scripts/reap-leases.ts). Behind the token like all /api/v1.
+// It also sends due webhook deliveries (one batch), so an API-only deployment with
+// external workers still delivers them.
 import { defineFunction } from '../../lib/http/define.ts';
 import { readJson } from '../../lib/http/validate.ts';
 import { pruneFinished, reapExpiredLeases } from '../../lib/jobs/reap.ts';
+import { deliverDue } from '../../lib/webhooks/dispatch.ts';
 
 export default defineFunction({
   name: 'jobs-reap',
@@ -10,7 +13,9 @@ export default defineFunction({
   path: '/api/v1/jobs/reap',
   auth: true,
   summary: 'Reap expired leases and prune finished jobs older than JOB_RETENTION',
-  responses: { 200: '{"requeued","failed","pruned","duration_ms"}' },
+  responses: {
+    200: '{"requeued","failed","pruned","webhooks":{"claimed","delivered","retrying","failed"},"duration_ms"}',
+  },
   async handler(c) {
     await readJson(c, true);
     const { db, config, metrics, clock, log } = c.var.deps;
@@ -18,10 +23,12 @@ export default defineFunction({
     const reaped = await reapExpiredLeases(db);
     const pruned = await pruneFinished(db, config.JOB_RETENTION);
     metrics.leasesReaped(reaped.requeued, reaped.failed);
+    const webhooks = await deliverDue({ db, config, log, send: c.var.deps.fetch }, { limit: 100 });
     const summary = {
       requeued: reaped.requeued,
       failed: reaped.failed,
       pruned,
+      webhooks,
       duration_ms: clock.now() - t0,
     };
     log.info({ request_id: c.var.requestId, ...summary }, 'reap');

@@ -2,6 +2,7 @@
 // parsed by one schema so a bad value stops start-up with the variable's name.
 // Uses zod/mini because this module is bundled into every edge function.
 import * as z from 'zod/mini';
+import { isValidSecret } from '../webhooks/sign.ts';
 import { DURATION_HINT, parseDuration } from './duration.ts';
 
 const duration = (fallback: string) =>
@@ -107,6 +108,50 @@ const providerList = z.prefault(
   'whisperx',
 );
 
+/** `owner=whsec_…,owner2=whsec_…`: the signing secret of each caller's webhooks. */
+const ownerSecrets = z.prefault(
+  z.pipe(
+    z.string(),
+    z.transform((v, ctx) => {
+      const out: Record<string, string> = {};
+      for (const part of v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const eq = part.indexOf('=');
+        const owner = part.slice(0, eq).trim();
+        const secret = part.slice(eq + 1).trim();
+        if (eq <= 0 || !isValidSecret(secret)) {
+          // Never echo the value: it holds secrets.
+          ctx.issues.push({
+            code: 'custom',
+            message: 'expected owner_service=whsec_<base64 of ≥ 16 bytes> pairs, comma-separated',
+            input: '[redacted]',
+          });
+          return z.NEVER;
+        }
+        out[owner] = secret;
+      }
+      return out;
+    }),
+  ),
+  '',
+);
+
+/** Comma-separated host names (`*.example.com` allowed); empty means "no allow-list". */
+const hostList = z.prefault(
+  z.pipe(
+    z.string(),
+    z.transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ),
+  '',
+);
+
 export const DEFAULT_AUDIO_LLM_PROMPT =
   'Transcribe this audio verbatim in its original language. Answer with the transcript text only.';
 
@@ -152,6 +197,12 @@ export const configShape = {
   WORKER_LEASE_TIMEOUT: duration('15m'),
   WORKER_SHUTDOWN_GRACE: duration('25s'),
   WORKER_REAP_INTERVAL: duration('30s'),
+  WEBHOOK_SECRET: optionalText,
+  WEBHOOK_SECRETS: ownerSecrets,
+  WEBHOOK_ALLOWED_HOSTS: hostList,
+  WEBHOOK_TIMEOUT: duration('10s'),
+  WEBHOOK_RETRY_HORIZON: duration('24h'),
+  WEBHOOK_POLL_INTERVAL: duration('1s'),
 } as const;
 
 export const configSchema = z.object(configShape);
@@ -166,4 +217,6 @@ export const SECRET_KEYS: readonly ConfigKey[] = [
   'VOXTRAL_API_KEY',
   'AUDIO_LLM_API_KEY',
   'INFRA_STATUS_TOKEN',
+  'WEBHOOK_SECRET',
+  'WEBHOOK_SECRETS',
 ];

@@ -29,6 +29,8 @@ export interface JobRow {
   started_at: Date | null;
   finished_at: Date | null;
   duration_ms: number | null;
+  webhook_url: string | null;
+  webhook_events: string[] | null;
 }
 
 type Iso<T> = {
