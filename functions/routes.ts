@@ -20,6 +20,9 @@ import jobsWebhooks from './jobs/webhooks.ts';
 import providersStatus from './providers/status.ts';
 import readyz from './readyz.ts';
 import stats from './stats.ts';
+import tokensCreate from './tokens/create.ts';
+import tokensList from './tokens/list.ts';
+import tokensRevoke from './tokens/revoke.ts';
 
 export const ROUTES: readonly FunctionDef[] = [
   healthz,
@@ -40,4 +43,7 @@ export const ROUTES: readonly FunctionDef[] = [
   stats,
   providersStatus,
   infraStatus,
+  tokensCreate,
+  tokensList,
+  tokensRevoke,
 ];
