@@ -122,7 +122,14 @@ export async function runWorker(client: AiServiceClient, opts: WorkerOptions): P
   const sleep = (ms: number) =>
     new Promise<void>((r) => {
       const t = setTimeout(r, ms);
-      opts.signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      opts.signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          r();
+        },
+        { once: true },
+      );
     });
   while (!opts.signal?.aborted) {
     const free = limit - inFlight.size;
