@@ -17,6 +17,7 @@ import jobsReap from './jobs/reap.ts';
 import jobsRetry from './jobs/retry.ts';
 import jobsRetryByFilter from './jobs/retry-by-filter.ts';
 import jobsSearch from './jobs/search.ts';
+import jobsWebhooks from './jobs/webhooks.ts';
 import opsAb from './ops/ab.ts';
 import opsActions from './ops/actions.ts';
 import opsAssets from './ops/assets.ts';
@@ -35,6 +36,9 @@ import queuesResume from './queues/resume.ts';
 import queuesSet from './queues/set.ts';
 import readyz from './readyz.ts';
 import stats from './stats.ts';
+import tokensCreate from './tokens/create.ts';
+import tokensList from './tokens/list.ts';
+import tokensRevoke from './tokens/revoke.ts';
 import usage from './usage.ts';
 import workersList from './workers/list.ts';
 
@@ -54,6 +58,7 @@ export const ROUTES: readonly FunctionDef[] = [
   jobsFail,
   jobsRetry,
   jobsHeartbeat,
+  jobsWebhooks,
   stats,
   providersStatus,
   infraStatus,
@@ -75,4 +80,7 @@ export const ROUTES: readonly FunctionDef[] = [
   queuesResume,
   queuesSet,
   workersList,
+  tokensCreate,
+  tokensList,
+  tokensRevoke,
 ];
