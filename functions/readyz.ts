@@ -12,6 +12,7 @@ export default defineFunction({
   method: 'GET',
   path: '/readyz',
   auth: false,
+  access: 'open',
   summary: 'Readiness: database reachable and migrated',
   responses: {
     200: { description: 'ready', schema: readyResponse },

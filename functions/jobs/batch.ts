@@ -3,6 +3,7 @@
 // item indexes); an idempotency conflict rejects it too (409); otherwise one result per
 // item, in order: created or existing.
 import * as z from 'zod/mini';
+import { assertOwner } from '../../lib/auth/principal.ts';
 import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson, labels } from '../../lib/http/job-response.ts';
@@ -29,6 +30,7 @@ export default defineFunction({
   method: 'POST',
   path: '/api/v1/jobs/batch',
   auth: true,
+  access: 'jobs:write',
   summary: 'Create many jobs with shared defaults (all or nothing)',
   body: batchCreateSchema,
   example: {
@@ -51,6 +53,7 @@ export default defineFunction({
     const invalid: { index: number; issues: ReturnType<typeof issuesOf> }[] = [];
     body.jobs.forEach((item, index) => {
       const r = createJobSchema.safeParse({ ...body.defaults, ...item });
+      if (r.success) assertOwner(c.var.principal, r.data.owner_service);
       const issues = r.success ? webhookIssues(config, r.data) : issuesOf(r.error);
       if (r.success && issues.length === 0) items.push(r.data);
       else invalid.push({ index, issues });

@@ -1,9 +1,11 @@
 // POST /api/v1/jobs/cancel — pending/running jobs matching a filter become cancelled; a
 // running job's worker loses its lease at its next heartbeat and aborts.
+import { ownerScope } from '../../lib/auth/principal.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { byFilterResult } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { cancelByFilter } from '../../lib/jobs/admin.ts';
+import { isEmptyFilter } from '../../lib/jobs/filter.ts';
 import { byFilterSchema } from '../../lib/jobs/schemas.ts';
 
 export default defineFunction({
@@ -11,6 +13,7 @@ export default defineFunction({
   method: 'POST',
   path: '/api/v1/jobs/cancel',
   auth: true,
+  access: 'jobs:admin',
   summary: 'Cancel pending/running jobs by filter (non-empty filter; dry_run counts only)',
   body: byFilterSchema,
   example: { owner_service: 'telephony', owner_ref: 'beeline/8f2c1d' },
@@ -19,6 +22,9 @@ export default defineFunction({
     400: 'validation_error: empty or invalid filter',
   },
   async handler(c) {
-    return c.json(await cancelByFilter(c.var.deps.db, await parseBody(c, byFilterSchema)));
+    const body = await parseBody(c, byFilterSchema);
+    // An empty filter stays the 400 it is for everyone: a caller's is not widened to "all of mine".
+    if (!isEmptyFilter(body)) body.owner_service = ownerScope(c.var.principal, body.owner_service);
+    return c.json(await cancelByFilter(c.var.deps.db, body));
   },
 });

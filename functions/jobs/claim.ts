@@ -1,4 +1,5 @@
 // POST /api/v1/jobs/claim — atomically lease pending jobs to an external worker.
+import { claimScope } from '../../lib/auth/principal.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson } from '../../lib/http/job-response.ts';
 import { claimResult } from '../../lib/http/responses.ts';
@@ -12,6 +13,7 @@ export default defineFunction({
   method: 'POST',
   path: '/api/v1/jobs/claim',
   auth: true,
+  access: 'worker',
   summary: 'Claim pending jobs for a worker; each comes with its lease_token',
   body: claimSchema,
   example: { worker_id: 'gpu-worker-1', limit: 4, task_types: ['transcribe'], lease_timeout: '15m' },
@@ -21,12 +23,14 @@ export default defineFunction({
   async handler(c) {
     const { db, config, metrics } = c.var.deps;
     const body = await parseBody(c, claimSchema);
+    const scope = claimScope(c.var.principal, body);
     const jobs = await claimJobs(db, {
       workerId: body.worker_id,
       limit: body.limit ?? 1,
       leaseMs: body.lease_timeout ?? config.WORKER_LEASE_TIMEOUT,
-      taskTypes: body.task_types,
-      modelProfiles: body.model_profiles,
+      // A worker token claims only the task types / profiles it is allowed (403 otherwise).
+      taskTypes: scope.task_types,
+      modelProfiles: scope.model_profiles,
       policy: queuePolicy(config),
       workerVersion: body.worker_version,
     });

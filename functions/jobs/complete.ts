@@ -14,6 +14,7 @@ export default defineFunction({
   method: 'POST',
   path: '/api/v1/jobs/:id/complete',
   auth: true,
+  access: 'worker',
   summary: 'Store a successful result (lease holder only)',
   body: completeSchema,
   example: {

@@ -1,5 +1,6 @@
 // POST /api/v1/jobs — create one job (201), or return the existing one for a repeated
 // idempotency_key (200); the same key for a different job is 409.
+import { assertOwner } from '../../lib/auth/principal.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson, labels } from '../../lib/http/job-response.ts';
 import { createdJobResponse } from '../../lib/http/responses.ts';
@@ -14,6 +15,7 @@ export default defineFunction({
   method: 'POST',
   path: '/api/v1/jobs',
   auth: true,
+  access: 'jobs:write',
   summary: 'Create a job (idempotent with idempotency_key)',
   body: createJobSchema,
   example: {
@@ -36,6 +38,7 @@ export default defineFunction({
   async handler(c) {
     const { db, metrics, log, config } = c.var.deps;
     const body = await parseBody(c, createJobSchema);
+    assertOwner(c.var.principal, body.owner_service);
     const warning = await unservedCheck(c.var.deps, body.task_type, body.model_profile);
     assertWebhookAccepted(config, body);
     const { outcome, job } = await createJob(db, body);

@@ -14,6 +14,7 @@ export default defineFunction({
   method: 'POST',
   path: '/api/v1/jobs/:id/fail',
   auth: true,
+  access: 'worker',
   summary: 'Report a failure category and message (lease holder only)',
   body: failSchema,
   example: {

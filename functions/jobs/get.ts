@@ -1,6 +1,8 @@
 // GET /api/v1/jobs/{id} — technical state and result. `?wait=30s` long-polls until the
 // job is terminal or the wait ends (at most 60 s), so callers need not spin.
+
 import * as z from 'zod/mini';
+import { seesOwner } from '../../lib/auth/principal.ts';
 import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson } from '../../lib/http/job-response.ts';
@@ -17,6 +19,7 @@ export default defineFunction({
   method: 'GET',
   path: '/api/v1/jobs/:id',
   auth: true,
+  access: 'jobs:read',
   summary: 'Get a job; ?wait=30s long-polls until it is terminal (≤ 60 s)',
   query,
   responses: { 200: { description: 'the job', schema: jobResponse }, 404: 'not_found: no such job' },
@@ -29,7 +32,9 @@ export default defineFunction({
     const signal =
       wait === 0 ? undefined : stopping ? AbortSignal.any([c.req.raw.signal, stopping]) : c.req.raw.signal;
     const job = await waitForTerminal(c.var.deps, id, wait, signal);
-    if (!job) throw new AppError('not_found', `job ${id} not found`);
+    // Another caller's job does not exist for this token.
+    if (!job || !seesOwner(c.var.principal, job.owner_service))
+      throw new AppError('not_found', `job ${id} not found`);
     return c.json(jobJson(job));
   },
 });

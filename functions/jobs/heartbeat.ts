@@ -12,6 +12,7 @@ export default defineFunction({
   method: 'POST',
   path: '/api/v1/jobs/:id/heartbeat',
   auth: true,
+  access: 'worker',
   summary: 'Extend a lease (lease holder only)',
   body: heartbeatSchema,
   example: {

@@ -1,4 +1,5 @@
 // GET /api/v1/jobs — list jobs newest first, filtered, with keyset pagination.
+import { ownerScope } from '../../lib/auth/principal.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson } from '../../lib/http/job-response.ts';
 import { jobPage } from '../../lib/http/responses.ts';
@@ -13,11 +14,13 @@ export default defineFunction({
   method: 'GET',
   path: '/api/v1/jobs',
   auth: true,
+  access: 'jobs:read',
   summary: 'List jobs by filter (repeat or comma-separate multi-valued filters)',
   query: listQuerySchema,
   responses: { 200: { description: 'one page of jobs, newest first', schema: jobPage } },
   async handler(c) {
     const q = parseQuery(c, listQuerySchema, { arrays: LIST_ARRAYS, ints: ['limit'] });
+    q.owner_service = ownerScope(c.var.principal, q.owner_service);
     const page = await listJobs(c.var.deps.db, q);
     return c.json({ jobs: page.jobs.map((j) => jobJson(j)), next_cursor: page.next_cursor });
   },

@@ -13,6 +13,7 @@ export default defineFunction({
   method: 'POST',
   path: '/api/v1/jobs/reap',
   auth: true,
+  access: 'worker',
   summary: 'Reap expired leases and prune finished jobs older than JOB_RETENTION',
   responses: { 200: { description: 'what the run did, webhook deliveries included', schema: reapSummary } },
   async handler(c) {

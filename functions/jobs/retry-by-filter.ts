@@ -1,9 +1,11 @@
 // POST /api/v1/jobs/retry — failed/running jobs matching a filter go back to pending;
 // `include_cancelled: true` brings back cancelled ones too.
+import { ownerScope } from '../../lib/auth/principal.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { byFilterResult } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { retryByFilter } from '../../lib/jobs/admin.ts';
+import { isEmptyFilter } from '../../lib/jobs/filter.ts';
 import { retryByFilterSchema } from '../../lib/jobs/schemas.ts';
 
 export default defineFunction({
@@ -11,6 +13,7 @@ export default defineFunction({
   method: 'POST',
   path: '/api/v1/jobs/retry',
   auth: true,
+  access: 'jobs:admin',
   summary: 'Retry failed/running jobs by filter (cancelled too with include_cancelled; dry_run counts only)',
   body: retryByFilterSchema,
   example: { owner_service: 'telephony', error_category: ['auth_error'], dry_run: true },
@@ -19,6 +22,9 @@ export default defineFunction({
     400: 'validation_error: empty or invalid filter',
   },
   async handler(c) {
-    return c.json(await retryByFilter(c.var.deps.db, await parseBody(c, retryByFilterSchema)));
+    const body = await parseBody(c, retryByFilterSchema);
+    // An empty filter stays the 400 it is for everyone: a caller's is not widened to "all of mine".
+    if (!isEmptyFilter(body)) body.owner_service = ownerScope(c.var.principal, body.owner_service);
+    return c.json(await retryByFilter(c.var.deps.db, body));
   },
 });

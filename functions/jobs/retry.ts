@@ -1,6 +1,7 @@
 // POST /api/v1/jobs/{id}/retry — a failed or running job goes back to pending with its
 // lease revoked and attempts reset; with `{"include_cancelled": true}` a cancelled job
 // does too (a cancel made by mistake). Any other state is 409 invalid_state.
+import { assertSeesJob } from '../../lib/auth/jobs.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson } from '../../lib/http/job-response.ts';
 import { jobResponse } from '../../lib/http/responses.ts';
@@ -13,6 +14,7 @@ export default defineFunction({
   method: 'POST',
   path: '/api/v1/jobs/:id/retry',
   auth: true,
+  access: 'jobs:write',
   summary: 'Reset a failed/running job to pending (cancelled too with include_cancelled)',
   body: retryOneSchema,
   example: { include_cancelled: true },
@@ -25,6 +27,7 @@ export default defineFunction({
     const id = jobId(c);
     // The body is optional; malformed JSON is still refused.
     const body = await parseBody(c, retryOneSchema, true);
+    await assertSeesJob(c.var.deps.db, c.var.principal, id);
     return c.json(jobJson(await retryJob(c.var.deps.db, id, { includeCancelled: body.include_cancelled })));
   },
 });

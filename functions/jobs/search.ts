@@ -1,6 +1,7 @@
 // POST /api/v1/jobs/search — the list's filters in a JSON body, for filters too large for
 // a URL (1,000 `ids` are ~37 KB; Node refuses request heads over 16 KiB). Same answer
 // and pagination as GET /api/v1/jobs; reads nothing else.
+import { ownerScope } from '../../lib/auth/principal.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson } from '../../lib/http/job-response.ts';
 import { jobPage } from '../../lib/http/responses.ts';
@@ -13,6 +14,7 @@ export default defineFunction({
   method: 'POST',
   path: '/api/v1/jobs/search',
   auth: true,
+  access: 'jobs:read',
   summary: 'List jobs by filter given as a JSON body (for large id sets: up to 1,000 ids)',
   body: listQuerySchema,
   example: {
@@ -23,6 +25,7 @@ export default defineFunction({
   responses: { 200: { description: 'one page of jobs, newest first', schema: jobPage } },
   async handler(c) {
     const q = await parseBody(c, listQuerySchema);
+    q.owner_service = ownerScope(c.var.principal, q.owner_service);
     const page = await listJobs(c.var.deps.db, q);
     return c.json({ jobs: page.jobs.map((j) => jobJson(j)), next_cursor: page.next_cursor });
   },

@@ -1,8 +1,11 @@
 // GET /api/v1/jobs/{id}/webhooks — the job's webhook deliveries with every attempt
 // (status, latency, the start of the receiver's answer), newest attempt last.
+
+import { assertSeesJob } from '../../lib/auth/jobs.ts';
 import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId } from '../../lib/http/job-response.ts';
+import { webhookDeliveries } from '../../lib/http/responses.ts';
 import { deliveriesOfJob } from '../../lib/webhooks/deliveries.ts';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -12,13 +15,16 @@ export default defineFunction({
   method: 'GET',
   path: '/api/v1/jobs/:id/webhooks',
   auth: true,
+  access: 'jobs:read',
   summary: "A job's webhook deliveries and their attempts",
-  responses: { 200: '{"deliveries":[{"id","event","url","status","attempts","log":[…]}]}', 404: 'not_found' },
+  responses: {
+    200: { description: 'the deliveries and their attempts', schema: webhookDeliveries },
+    404: 'not_found: no such job',
+  },
   async handler(c) {
     const id = jobId(c);
     const { db } = c.var.deps;
-    const exists = await db.query('SELECT 1 FROM ai_jobs WHERE id = $1', [id]);
-    if (exists.rows.length === 0) throw new AppError('not_found', `job ${id} not found`);
+    await assertSeesJob(db, c.var.principal, id);
     const rows = await deliveriesOfJob(db, id);
     return c.json({
       deliveries: rows.map((d) => ({

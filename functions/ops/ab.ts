@@ -58,6 +58,7 @@ export default defineFunction({
   method: 'GET',
   path: '/ops/ab',
   auth: false,
+  access: 'console',
   summary: 'Ops console: transcription A/B',
   responses: { 200: 'HTML', 303: 'to the login page' },
   handler: consoleRoute(async (c, s) => {

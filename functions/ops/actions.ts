@@ -16,6 +16,7 @@ export default defineFunction({
   method: 'POST',
   path: '/ops/actions',
   auth: false,
+  access: 'console',
   summary: 'Ops console: retry/cancel by filter (preview, then confirm)',
   responses: { 200: 'HTML', 400: 'bad filter', 403: 'CSRF token missing or wrong' },
   handler: consoleRoute(async (c, s) => {

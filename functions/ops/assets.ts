@@ -14,6 +14,7 @@ export default defineFunction({
   method: 'GET',
   path: '/ops/assets/:file',
   auth: false,
+  access: 'console',
   summary: 'Ops console stylesheet and script',
   responses: { 200: 'text/css or text/javascript', 404: 'unknown file' },
   handler(c) {

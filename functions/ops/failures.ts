@@ -11,6 +11,7 @@ export default defineFunction({
   method: 'GET',
   path: '/ops/failures',
   auth: false,
+  access: 'console',
   summary: 'Ops console: failure groups',
   responses: { 200: 'HTML', 303: 'to the login page' },
   handler: consoleRoute(async (c, s) => {

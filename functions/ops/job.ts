@@ -11,6 +11,7 @@ export default defineFunction({
   method: 'GET',
   path: '/ops/jobs/:id',
   auth: false,
+  access: 'console',
   summary: 'Ops console: one job',
   responses: { 200: 'HTML', 404: 'no such job', 303: 'to the login page' },
   handler: consoleRoute(async (c, s) => {

@@ -31,6 +31,7 @@ export default defineFunction({
   method: 'GET',
   path: '/ops/jobs',
   auth: false,
+  access: 'console',
   summary: 'Ops console: jobs list',
   responses: { 200: 'HTML', 400: 'HTML with the filter error', 303: 'to the login page' },
   handler: consoleRoute(async (c, s) => {

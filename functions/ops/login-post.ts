@@ -19,6 +19,7 @@ export default defineFunction({
   method: 'POST',
   path: '/ops/login',
   auth: false,
+  access: 'console',
   summary: 'Ops console: log in with the service token',
   responses: { 303: 'logged in: session cookie set', 401: 'wrong token', 403: 'missing form token' },
   async handler(c) {

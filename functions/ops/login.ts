@@ -17,6 +17,7 @@ export default defineFunction({
   method: 'GET',
   path: '/ops/login',
   auth: false,
+  access: 'console',
   summary: 'Ops console: login form',
   responses: { 200: 'HTML form', 303: 'already logged in (or no token configured)' },
   async handler(c) {

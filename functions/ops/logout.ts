@@ -8,6 +8,7 @@ export default defineFunction({
   method: 'POST',
   path: '/ops/logout',
   auth: false,
+  access: 'console',
   summary: 'Ops console: log out',
   responses: { 303: 'to the login page' },
   handler: consoleRoute((c) => {

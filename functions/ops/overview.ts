@@ -13,6 +13,7 @@ export default defineFunction({
   method: 'GET',
   path: '/ops',
   auth: false,
+  access: 'console',
   summary: 'Ops console: overview (session cookie; see docs/ops.md)',
   responses: { 200: 'HTML', 303: 'to the login page' },
   handler: consoleRoute(async (c, s) => {

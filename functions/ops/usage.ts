@@ -11,6 +11,7 @@ export default defineFunction({
   method: 'GET',
   path: '/ops/usage',
   auth: false,
+  access: 'console',
   summary: 'Ops console: usage per calling service',
   responses: { 200: 'HTML', 303: 'to the login page' },
   handler: consoleRoute(async (c, s) => {

@@ -1,6 +1,8 @@
 // POST /api/v1/queues/resume — claims for the group start again, oldest first as before.
+
 import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
+import { queueState } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { resumeQueue } from '../../lib/queues/control.ts';
 import { groupOf, resumeSchema } from '../../lib/queues/schemas.ts';
@@ -10,10 +12,14 @@ export default defineFunction({
   method: 'POST',
   path: '/api/v1/queues/resume',
   auth: true,
+  access: 'admin',
   summary: 'Resume claims for a model_profile or task_type',
   body: resumeSchema,
   example: { model_profile: 'qwen2.5-14b' },
-  responses: { 200: 'the queue row', 404: 'not_found (never paused or limited)' },
+  responses: {
+    200: { description: 'the queue row', schema: queueState },
+    404: 'not_found: never paused or limited',
+  },
   async handler(c) {
     const body = await parseBody(c, resumeSchema);
     const { db, log } = c.var.deps;

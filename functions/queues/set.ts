@@ -2,8 +2,10 @@
 // token budget for a model_profile (or, with scope "task_type", a task type). A value
 // here wins over PROFILE_LIMITS / TASK_TYPE_LIMITS / PROFILE_TOKEN_BUDGETS until it is
 // cleared with null; a field left out keeps its value.
+
 import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
+import { queueState } from '../../lib/http/responses.ts';
 import { parseBody, validate } from '../../lib/http/validate.ts';
 import { modelProfile } from '../../lib/jobs/schemas.ts';
 import { setQueueLimits } from '../../lib/queues/control.ts';
@@ -14,10 +16,11 @@ export default defineFunction({
   method: 'PUT',
   path: '/api/v1/queues/:name',
   auth: true,
+  access: 'admin',
   summary: 'Set or clear (null) the run-time limit and token budget of a model_profile or task_type',
   body: setQueueSchema,
   example: { limit: 2 },
-  responses: { 200: 'the queue row', 400: 'validation_error' },
+  responses: { 200: { description: 'the queue row', schema: queueState } },
   async handler(c) {
     const name = validate(modelProfile, decodeURIComponent(c.req.param('name') ?? ''), 'path');
     const body = await parseBody(c, setQueueSchema);

@@ -1,8 +1,10 @@
 // POST /api/v1/tokens — create a caller token (admin only). The token is in this answer
 // and nowhere else: only its hash is stored.
+
 import { createTokenSchema } from '../../lib/auth/schemas.ts';
 import { createToken, tokenJson } from '../../lib/auth/tokens.ts';
 import { defineFunction } from '../../lib/http/define.ts';
+import { createdCallerToken } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 
 export default defineFunction({
@@ -14,7 +16,10 @@ export default defineFunction({
   summary: 'Create a caller token bound to owner_services and scopes (admin only; shown once)',
   body: createTokenSchema,
   example: { name: 'telephony-prod', owner_services: ['telephony'], scopes: ['jobs:read', 'jobs:write'] },
-  responses: { 201: '{"token","id","name",…}', 409: 'a token with that name exists' },
+  responses: {
+    201: { description: 'the token, shown this once', schema: createdCallerToken },
+    409: 'invalid_state: a token with that name exists',
+  },
   async handler(c) {
     const body = await parseBody(c, createTokenSchema);
     const { token, row } = await createToken(c.var.deps.db, {

@@ -1,6 +1,8 @@
 // GET /api/v1/tokens — every caller token, revoked ones included (admin only).
+
 import { listTokens, tokenJson } from '../../lib/auth/tokens.ts';
 import { defineFunction } from '../../lib/http/define.ts';
+import { callerTokens } from '../../lib/http/responses.ts';
 
 export default defineFunction({
   name: 'tokens-list',
@@ -9,7 +11,7 @@ export default defineFunction({
   auth: true,
   access: 'admin',
   summary: 'List caller tokens (admin only; tokens themselves are never shown again)',
-  responses: { 200: '{"tokens":[…]}' },
+  responses: { 200: { description: 'every caller token', schema: callerTokens } },
   async handler(c) {
     return c.json({ tokens: (await listTokens(c.var.deps.db)).map(tokenJson) });
   },

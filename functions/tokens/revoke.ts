@@ -1,8 +1,10 @@
 // POST /api/v1/tokens/{id}/revoke — a revoked token is refused at once by this process
 // and within seconds by every other (lib/auth/tokens.ts caches lookups briefly).
+
 import * as z from 'zod/mini';
 import { revokeToken, tokenJson } from '../../lib/auth/tokens.ts';
 import { defineFunction } from '../../lib/http/define.ts';
+import { callerToken } from '../../lib/http/responses.ts';
 import { readJson, validate } from '../../lib/http/validate.ts';
 import { uuid } from '../../lib/jobs/schemas.ts';
 
@@ -13,7 +15,10 @@ export default defineFunction({
   auth: true,
   access: 'admin',
   summary: 'Revoke a caller token (admin only)',
-  responses: { 200: 'the revoked token', 404: 'not_found' },
+  responses: {
+    200: { description: 'the revoked token', schema: callerToken },
+    404: 'not_found: no such token',
+  },
   async handler(c) {
     await readJson(c, true);
     const { id } = validate(z.object({ id: uuid }), { id: c.req.param('id') }, 'path');

@@ -1,6 +1,8 @@
 // GET /api/v1/workers — workers seen by the claim (built-in and external): what each
 // claims for, its version, last seen, and whether it is live (seen within WORKER_LIVE_WINDOW).
+
 import { defineFunction } from '../../lib/http/define.ts';
+import { workerList } from '../../lib/http/responses.ts';
 import { listWorkers } from '../../lib/queues/workers.ts';
 
 export default defineFunction({
@@ -8,8 +10,9 @@ export default defineFunction({
   method: 'GET',
   path: '/api/v1/workers',
   auth: true,
+  access: 'jobs:read',
   summary: 'Workers that claimed recently, with what they serve and whether they are live',
-  responses: { 200: '{"workers":[…]}' },
+  responses: { 200: { description: 'live workers', schema: workerList } },
   async handler(c) {
     const { db, config } = c.var.deps;
     return c.json({ workers: await listWorkers(db, config.WORKER_LIVE_WINDOW) });

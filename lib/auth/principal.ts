@@ -8,8 +8,12 @@ import { AppError } from '../errors.ts';
 export const SCOPES = ['jobs:read', 'jobs:write', 'jobs:admin', 'worker'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-/** What a route needs: a scope, `admin` (AI_SERVICE_TOKEN only), or `open` (no token at all). */
-export type RouteAccess = Scope | 'admin' | 'open';
+/**
+ * What a route needs: a scope; `admin` (AI_SERVICE_TOKEN only); `open` (no token at all);
+ * `console` (the /ops pages: a session cookie from logging in with AI_SERVICE_TOKEN,
+ * checked by lib/ops/guard.ts, never a bearer token).
+ */
+export type RouteAccess = Scope | 'admin' | 'open' | 'console';
 
 export type Principal =
   | { kind: 'admin' }
@@ -26,7 +30,7 @@ export type Principal =
 export const ADMIN: Principal = { kind: 'admin' };
 
 export function allows(p: Principal, access: RouteAccess): boolean {
-  if (access === 'open' || p.kind === 'admin') return true;
+  if (access === 'open' || access === 'console' || p.kind === 'admin') return true;
   if (access === 'admin') return false;
   // jobs:admin (bulk retry/cancel of one's own jobs) includes writing; writing includes reading.
   if (access === 'jobs:read') return p.scopes.some((s) => s !== 'worker');

@@ -8,4 +8,5 @@ export const MIGRATIONS = [
   '005_queues.sql',
   '007_webhooks.sql',
   '008_console.sql',
+  '009_caller_tokens.sql',
 ] as const;

@@ -10,8 +10,9 @@
 // method or answers 405 with exactly its own methods in `Allow`. Paths are matched
 // strictly: a trailing slash is a different path (404).
 import { Hono } from 'hono';
+import { ADMIN, allows } from '../auth/principal.ts';
 import { AppError } from '../errors.ts';
-import { tokenMatches } from './auth.ts';
+import { authenticate } from './auth.ts';
 import type { AppEnv, FunctionDef } from './define.ts';
 import type { Deps } from './deps.ts';
 import { errorResponse, toAppError } from './errors.ts';
@@ -65,12 +66,11 @@ export function createApp(functions: readonly FunctionDef[], deps: DepsSource): 
     await next();
   });
 
+  // Who is calling (lib/auth/principal.ts): the admin token, a caller token, or nobody
+  // (401). Whether that caller may use the route (403) is decided by the route's `access`.
   app.use('/api/v1/*', async (c, next) => {
     if (openPaths.has(c.req.path)) return next();
-    const token = c.var.deps.config.AI_SERVICE_TOKEN;
-    if (token && !tokenMatches(c.req.header('authorization'), token)) {
-      throw new AppError('unauthorized', 'missing or invalid bearer token');
-    }
+    c.set('principal', await authenticate(c.var.deps, c.req.header('authorization')));
     await next();
   });
 
@@ -82,7 +82,14 @@ export function createApp(functions: readonly FunctionDef[], deps: DepsSource): 
       // Hono runs GET handlers for HEAD (and drops the body); treat it as GET here too.
       const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
       const f = fs.find((x) => x.method === method);
-      if (f) return f.handler(c);
+      if (f) {
+        if (f.access !== 'open' && f.access !== 'console' && !allows(c.var.principal ?? ADMIN, f.access)) {
+          throw new AppError('forbidden', `this token may not ${f.method} ${f.path} (needs ${f.access})`, {
+            needs: f.access,
+          });
+        }
+        return f.handler(c);
+      }
       throw new AppError('method_not_allowed', `${c.req.method} is not allowed on ${path}`, { allow });
     });
   }

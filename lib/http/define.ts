@@ -3,10 +3,10 @@
 // mount them (all in the Node server, one per edge bundle).
 import type { Context } from 'hono';
 import type * as z from 'zod/mini';
-import type { RouteAccess } from '../auth/principal.ts';
+import type { Principal, RouteAccess } from '../auth/principal.ts';
 import type { Deps } from './deps.ts';
 
-export type AppEnv = { Variables: { deps: Deps; requestId: string } };
+export type AppEnv = { Variables: { deps: Deps; requestId: string; principal: Principal } };
 export type Ctx = Context<AppEnv>;
 
 /**
@@ -32,7 +32,7 @@ export interface FunctionDef {
   /** false: never queries the database, so its edge bundle carries no driver and needs no DATABASE_URL. */
   db?: false;
   /** Who may call it: a caller-token scope, `admin` (AI_SERVICE_TOKEN only) or `open`. */
-  access?: RouteAccess;
+  access: RouteAccess;
   summary: string;
   body?: z.ZodMiniType;
   query?: z.ZodMiniType;

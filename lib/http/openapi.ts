@@ -63,6 +63,8 @@ function impliedErrors(f: FunctionDef): Record<number, string> {
 export function openApiDocument(functions: readonly FunctionDef[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const f of functions) {
+    // The /ops console is HTML for a browser session, not part of the API.
+    if (f.access === 'console') continue;
     const path = f.path.replace(/:([A-Za-z_]+)/g, '{$1}');
     const params: unknown[] = [...f.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
       name: m[1],

@@ -129,6 +129,8 @@ export const statsResponse = named(
     errors: z.array(z.strictObject({ category: z.string(), failed: count, retrying: count })),
     durations: z.strictObject({ sample: count, p50_ms: msOrNull, p95_ms: msOrNull, max_ms: msOrNull }),
     total_estimate: count,
+    /** Pending work that no live worker serves (issue 11). */
+    unserved: z.array(z.looseObject({ task_type: z.string(), model_profile: z.string() })),
   }),
 );
 
@@ -187,3 +189,82 @@ export const errorSchema = named(
 
 export type Job = z.infer<typeof jobResponse>;
 export type LeasedJob = z.infer<typeof leasedJobResponse>;
+
+// ---- round two: webhooks, caller tokens, queue control, workers, usage -------------
+
+const deliveryAttempt = z.strictObject({
+  at: timestamp,
+  status: z.nullable(z.int()),
+  latency_ms: count,
+  error: z.nullable(z.string()),
+  response: z.nullable(z.string()),
+});
+export const webhookDeliveries = named(
+  'WebhookDeliveries',
+  "A job's webhook deliveries (docs/callers.md), each with every attempt, newest last.",
+  z.strictObject({
+    deliveries: z.array(
+      z.strictObject({
+        id: z.uuid(),
+        event: z.enum(['completed', 'failed', 'cancelled']),
+        url: z.string(),
+        status: z.enum(['pending', 'delivered', 'failed']),
+        attempts: count,
+        next_attempt_at: z.nullable(timestamp),
+        created_at: timestamp,
+        finished_at: z.nullable(timestamp),
+        log: z.array(deliveryAttempt),
+      }),
+    ),
+  }),
+);
+
+const tokenFields = {
+  id: z.uuid(),
+  name: z.string(),
+  owner_services: z.array(z.string()),
+  scopes: z.array(z.enum(['jobs:read', 'jobs:write', 'jobs:admin', 'worker'])),
+  task_types: z.nullable(z.array(z.string())),
+  model_profiles: z.nullable(z.array(z.string())),
+  created_at: timestamp,
+  revoked_at: z.nullable(timestamp),
+};
+export const callerToken = named(
+  'CallerToken',
+  'A caller token as the admin sees it: never the token or its hash.',
+  z.strictObject(tokenFields),
+);
+export const createdCallerToken = named(
+  'CreatedCallerToken',
+  'A new caller token: `token` is shown here once and never again (only its hash is stored).',
+  z.strictObject({ ...tokenFields, token: z.string() }),
+);
+export const callerTokens = named(
+  'CallerTokens',
+  'Every caller token, revoked ones included.',
+  z.strictObject({ tokens: z.array(callerToken) }),
+);
+
+export const queueState = named(
+  'Queue',
+  'A queue-control group (a model_profile or task_type): pause state, limits, backlog and what runs.',
+  z.looseObject({ scope: z.enum(['model_profile', 'task_type']), name: z.string() }),
+);
+export const queueList = named(
+  'Queues',
+  'Every group with work, a limit or a pause.',
+  z.looseObject({ queues: z.array(queueState) }),
+);
+export const workerList = named(
+  'Workers',
+  'Workers seen claiming within WORKER_LIVE_WINDOW: id, what they serve, version, last seen.',
+  z.looseObject({ workers: z.array(z.looseObject({ worker_id: z.string() })) }),
+);
+export const usageReport = named(
+  'Usage',
+  'Tokens, audio seconds and busy seconds per owner_service × model_profile over a window.',
+  z.looseObject({
+    window_ms: count,
+    usage: z.array(z.looseObject({ owner_service: z.string(), model_profile: z.string() })),
+  }),
+);

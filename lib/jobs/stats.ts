@@ -42,13 +42,13 @@ const STATS = `
 WITH w AS (SELECT now() - make_interval(secs => $1::double precision / 1000) AS since),
 by_type AS (
   SELECT task_type, model_profile, sum(p)::int AS pending, sum(r)::int AS running FROM (
-    SELECT task_type, model_profile, 1 AS p, 0 AS r FROM ai_jobs WHERE status = 'pending'
+    SELECT task_type, model_profile, 1 AS p, 0 AS r FROM ai_jobs WHERE status = 'pending' AND ($3::text IS NULL OR owner_service = $3)
     UNION ALL
-    SELECT task_type, model_profile, 0, 1 FROM ai_jobs WHERE status = 'running'
+    SELECT task_type, model_profile, 0, 1 FROM ai_jobs WHERE status = 'running' AND ($3::text IS NULL OR owner_service = $3)
   ) t GROUP BY task_type, model_profile
 ),
 finished AS (
-  SELECT status, error_category, duration_ms, finished_at FROM ai_jobs, w WHERE finished_at > w.since
+  SELECT status, error_category, duration_ms, finished_at FROM ai_jobs, w WHERE finished_at > w.since AND ($3::text IS NULL OR owner_service = $3)
 ),
 errors AS (
   SELECT category, count(*) FILTER (WHERE status = 'failed')::int AS failed,
@@ -57,6 +57,7 @@ errors AS (
     SELECT error_category AS category, status FROM finished WHERE status = 'failed'
     UNION ALL
     SELECT error_category, status FROM ai_jobs WHERE status = 'pending' AND error_category IS NOT NULL
+      AND ($3::text IS NULL OR owner_service = $3)
   ) e GROUP BY category
 ),
 durations AS (
@@ -64,12 +65,15 @@ durations AS (
   ORDER BY finished_at DESC LIMIT 10000
 )
 SELECT
-  (SELECT count(*) FROM ai_jobs WHERE status = 'pending')::int AS pending,
-  (SELECT count(*) FROM ai_jobs WHERE status = 'pending' AND run_after <= now())::int AS pending_ready,
-  (SELECT count(*) FROM ai_jobs WHERE status = 'running')::int AS running,
-  (SELECT count(*) FROM ai_jobs WHERE status = 'running' AND lease_expires_at < now())::int AS expired_leases,
+  (SELECT count(*) FROM ai_jobs WHERE status = 'pending' AND ($3::text IS NULL OR owner_service = $3))::int AS pending,
+  (SELECT count(*) FROM ai_jobs WHERE status = 'pending' AND run_after <= now()
+     AND ($3::text IS NULL OR owner_service = $3))::int AS pending_ready,
+  (SELECT count(*) FROM ai_jobs WHERE status = 'running' AND ($3::text IS NULL OR owner_service = $3))::int AS running,
+  (SELECT count(*) FROM ai_jobs WHERE status = 'running' AND lease_expires_at < now()
+     AND ($3::text IS NULL OR owner_service = $3))::int AS expired_leases,
   (SELECT (extract(epoch FROM now() - min(run_after)) * 1000)::bigint
-     FROM ai_jobs WHERE status = 'pending' AND run_after <= now()) AS oldest_pending_age_ms,
+     FROM ai_jobs WHERE status = 'pending' AND run_after <= now()
+     AND ($3::text IS NULL OR owner_service = $3)) AS oldest_pending_age_ms,
   (SELECT CASE WHEN reltuples > 0 THEN reltuples::bigint
                ELSE (SELECT count(*) FROM (SELECT 1 FROM ai_jobs LIMIT $2) capped) END
      FROM pg_class WHERE oid = 'ai_jobs'::regclass) AS total_estimate,
@@ -88,12 +92,18 @@ SELECT
 type StatsRow = Stats['queue'] &
   Pick<Stats, 'by_type' | 'finished' | 'errors' | 'durations' | 'total_estimate'>;
 
+/**
+ * `ownerService` narrows every figure to one caller's jobs (a caller token's view); the
+ * table-size estimate stays the table's. With null the parameter's test folds away in
+ * the custom plan, so the admin's statement is the same as before.
+ */
 export async function jobStats(
   db: Queryable,
   windowMs = 3_600_000,
   countCap = TOTAL_COUNT_CAP,
+  ownerService: string | null = null,
 ): Promise<Stats> {
-  const r = (await db.query<StatsRow>(STATS, [windowMs, countCap])).rows[0]!;
+  const r = (await db.query<StatsRow>(STATS, [windowMs, countCap, ownerService])).rows[0]!;
   return {
     window_ms: windowMs,
     queue: {

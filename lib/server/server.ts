@@ -30,6 +30,7 @@ export function buildApi(config: Config, db: Db, log: Logger) {
     method: 'GET',
     path: '/metrics',
     auth: false,
+    access: 'open',
     summary: 'Prometheus metrics',
     responses: {},
     async handler() {

@@ -50,7 +50,7 @@ describe('the document', () => {
     expect(doc.components.schemas.Error.properties.error.properties.code.enum.sort()).toEqual(
       Object.keys(ERROR_STATUS).sort(),
     );
-    for (const f of ALL_FUNCTIONS) {
+    for (const f of ALL_FUNCTIONS.filter((x) => x.access !== 'console')) {
       const op = doc.paths[f.path.replace(/:([a-z_]+)/gi, '{$1}')][f.method.toLowerCase()];
       const statuses = Object.keys(op.responses);
       if (f.auth) expect(statuses, `${f.name} 401`).toContain('401');
@@ -95,7 +95,7 @@ describe('real answers match the documented schemas', () => {
   it('create, get, list, search, batch, claim, heartbeat, complete, fail, retry, cancel, reap, stats', async () => {
     const job = { owner_service: 's', owner_ref: 'r', task_type: 't', model_profile: 'm', input: { a: 1 } };
     const created = await api.json('POST', '/api/v1/jobs', job, AUTH);
-    const j = ok(R.jobResponse, created.body, 'create');
+    const j = ok(R.createdJobResponse, created.body, 'create');
     ok(R.jobResponse, (await api.json('GET', `/api/v1/jobs/${j.id}`, undefined, AUTH)).body, 'get');
     ok(R.jobPage, (await api.json('GET', '/api/v1/jobs', undefined, AUTH)).body, 'list');
     ok(R.jobPage, (await api.json('POST', '/api/v1/jobs/search', { ids: [j.id] }, AUTH)).body, 'search');
