@@ -59,3 +59,41 @@ export class Capacity {
     };
   }
 }
+
+/** The built-in handlers' pools and the variables that limit them. */
+export const POOL_VARIABLES = {
+  llm: 'WORKER_LLM_CONCURRENCY',
+  transcribe: 'WORKER_TRANSCRIBE_CONCURRENCY',
+} as const;
+
+export type PoolName = keyof typeof POOL_VARIABLES;
+
+/**
+ * Each served pool's limit: its variable when set; otherwise what the total leaves after
+ * the other pool (at least 1); with neither set, transcription gets a quarter of the total
+ * (at least 1) and the LLM the rest, so with the default total of 4 three LLM calls and one
+ * transcription run side by side. A pool alone on the worker gets the whole total.
+ * `overcommitted`: the limits add up to more than the total, so a full pool can still
+ * delay the other (said once at start-up).
+ */
+export function poolLimits(
+  total: number,
+  set: Partial<Record<PoolName, number | undefined>>,
+  served: ReadonlySet<string>,
+): { limits: Partial<Record<PoolName, number>>; overcommitted: boolean } {
+  const pools = (Object.keys(POOL_VARIABLES) as PoolName[]).filter((p) => served.has(p));
+  const limits: Partial<Record<PoolName, number>> = {};
+  if (pools.length === 1) {
+    const p = pools[0]!;
+    limits[p] = Math.min(total, set[p] ?? total);
+  } else if (pools.length === 2) {
+    let { llm, transcribe } = set;
+    if (llm === undefined && transcribe === undefined) transcribe = Math.max(1, Math.floor(total / 4));
+    if (llm === undefined) llm = Math.max(1, total - transcribe!);
+    if (transcribe === undefined) transcribe = Math.max(1, total - llm);
+    limits.llm = Math.min(total, llm);
+    limits.transcribe = Math.min(total, transcribe);
+  }
+  const sum = Object.values(limits).reduce((a, b) => a + b, 0);
+  return { limits, overcommitted: sum > total };
+}
