@@ -33,12 +33,13 @@ export async function drain(p: DrainParts, graceMs: number): Promise<{ finished:
   executor.draining = true;
   executor.drainDeadline = clock.now() + graceMs + WRITE_WINDOW_MS;
   p.producer.stop();
-  await p.listener.stop();
+  // The grace period starts now, not after the LISTEN session has closed.
   const atStart = executor.running;
-  if (atStart > 0) {
+  const idle = executor.waitIdle(graceMs);
+  if (atStart > 0)
     log.info({ in_flight: atStart, grace_ms: graceMs }, 'draining: waiting for jobs in flight');
-    await executor.waitIdle(graceMs);
-  }
+  await p.listener.stop();
+  await idle;
   const stuck = [...executor.slots.values()].filter((s) => s.phase === 'running' && !s.lost);
   for (const s of stuck) {
     s.released = true;

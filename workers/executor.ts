@@ -220,14 +220,14 @@ export class Executor {
     if (this.slots.size === 0) this.gone.fire();
   }
 
-  /** Until no handler runs, at most `ms`. */
+  /** Until no handler runs, at most `ms` (0: not at all). */
   waitIdle(ms: number): Promise<void> {
-    return this.running === 0 ? Promise.resolve() : this.idle.wait(this.d.clock, ms);
+    return this.running === 0 || ms <= 0 ? Promise.resolve() : this.idle.wait(this.d.clock, ms);
   }
 
   /** Until every slot's outcome is settled (aborted handlers unwound, writes landed), at most `ms`. */
   waitSlotsGone(ms: number): Promise<void> {
-    return this.slots.size === 0 ? Promise.resolve() : this.gone.wait(this.d.clock, ms);
+    return this.slots.size === 0 || ms <= 0 ? Promise.resolve() : this.gone.wait(this.d.clock, ms);
   }
 
   inFlight(now: number): InFlightJob[] {

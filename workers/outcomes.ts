@@ -141,6 +141,9 @@ export class OutcomeBatcher {
   private startFlush(): void {
     this.flushing = this.flushLoop().finally(() => {
       this.flushing = undefined;
+      // An outcome queued after the loop's last look at the queue (add() saw `flushing` and
+      // left it to the loop) must not wait for the next one.
+      if (this.queue.length > 0 && !this.timer) this.schedule(this.delayMs);
     });
   }
 
