@@ -5,6 +5,7 @@
 // job through: success closes it, another such failure re-opens it with the cool-down
 // doubled (capped), so a long outage costs one attempt per cool-down, not a stream.
 import type { FailureCategory } from '../lib/jobs/categories.ts';
+import type { Logger } from '../lib/telemetry/port.ts';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
@@ -140,5 +141,48 @@ export class Circuit {
       retry_at: iso(this.retryAt),
       opens: this.opens,
     };
+  }
+}
+
+/** The runner's circuits, one per provider its handlers name; opening one schedules the claim that probes it. */
+export class Circuits {
+  private readonly byProvider = new Map<string, Circuit>();
+
+  constructor(
+    handlers: readonly { provider?: string; name: string }[],
+    opts: CircuitOptions,
+    now: () => number,
+    private readonly log: Logger,
+    /** Asks for a claim round after `ms` (when a cool-down ends). */
+    private readonly wakeIn: (ms: number) => void,
+  ) {
+    for (const h of handlers) {
+      const p = h.provider ?? h.name;
+      if (!this.byProvider.has(p)) this.byProvider.set(p, new Circuit(p, opts, now));
+    }
+  }
+
+  of(h: { provider?: string; name: string }): Circuit {
+    return this.byProvider.get(h.provider ?? h.name)!;
+  }
+
+  /** Records a finished job's outcome (null = success) and logs when the circuit opens or closes. */
+  record(circuit: Circuit, category: FailureCategory | null): void {
+    const before = circuit.current;
+    const opened = circuit.record(circuitOutcome(category));
+    if (opened) {
+      const wait = circuit.msUntilRetry();
+      this.log.warn(
+        { provider: circuit.provider, category, retry_in_ms: wait },
+        'circuit opened: not claiming this provider’s jobs until the cool-down ends',
+      );
+      this.wakeIn(wait + 5);
+    } else if (before !== 'closed' && circuit.current === 'closed') {
+      this.log.info({ provider: circuit.provider }, 'circuit closed: the provider answers again');
+    }
+  }
+
+  snapshot(): Record<string, CircuitSnapshot> {
+    return Object.fromEntries([...this.byProvider].map(([k, c]) => [k, c.snapshot()]));
   }
 }

@@ -21,6 +21,11 @@ export interface Handler {
   modelProfiles: readonly string[];
   /** Circuit-breaker key and metrics label; default the handler name. */
   provider?: string;
+  /**
+   * The slot pool its jobs take (the runner's per-pool limits, e.g. `llm`, `transcribe`);
+   * handlers sharing a pool share its limit. Default: none, only the worker's total applies.
+   */
+  pool?: string;
   run(job: JobRow, ctx: JobContext): Promise<Record<string, unknown>>;
   /** What to store in `result` when the job fails (transcription keeps its attempts). */
   failureResult?(error: unknown): Record<string, unknown> | undefined;

@@ -10,6 +10,8 @@ import type { Db } from '../lib/db/port.ts';
 import { queuePolicy } from '../lib/queues/policy.ts';
 import { type Logger, silentLogger } from '../lib/telemetry/port.ts';
 import { createPromMetrics, type PromMetrics } from '../lib/telemetry/prom.ts';
+import { POOL_VARIABLES, poolLimits } from './capacity.ts';
+import type { WorkerClock } from './clock.ts';
 import type { DisabledHandler, Handler } from './handler.ts';
 import { providerOf } from './handler.ts';
 import { builtinHandlers } from './handlers/index.ts';
@@ -39,6 +41,8 @@ export interface StartWorkerOptions {
     RunnerOptions,
     'circuit' | 'completeDelayMs' | 'completeBatchMax' | 'notifyDebounceMs' | 'listenPingMs'
   >;
+  /** The runner's time source (tests pass a manual clock). */
+  clock?: WorkerClock;
 }
 
 export interface HandlerStatus {
@@ -79,17 +83,33 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
   for (const d of disabled) log.warn({ handler: d.name, reason: d.reason }, 'handler disabled');
   if (handlers.length === 0) log.warn({}, 'no handler is enabled: this worker will claim nothing');
 
+  // Per-handler slots: LLM and transcription each get their own limit within the total,
+  // so audio never waits behind text.
+  const pools = poolLimits(
+    config.WORKER_CLAIM_LIMIT,
+    { llm: config.WORKER_LLM_CONCURRENCY, transcribe: config.WORKER_TRANSCRIBE_CONCURRENCY },
+    new Set(handlers.flatMap((h) => (h.pool ? [h.pool] : []))),
+  );
+  if (pools.overcommitted) {
+    log.warn(
+      { claim_limit: config.WORKER_CLAIM_LIMIT, ...pools.limits },
+      `${Object.values(POOL_VARIABLES).join(' + ')} exceed WORKER_CLAIM_LIMIT: one kind of job filling the worker can delay the other`,
+    );
+  }
+
   const runner = new Runner({
     db,
     workerId: id,
     handlers,
     claimLimit: config.WORKER_CLAIM_LIMIT,
+    poolLimits: pools.limits,
     pollIntervalMs: config.WORKER_POLL_INTERVAL,
     leaseMs: config.WORKER_LEASE_TIMEOUT,
     policy: queuePolicy(config),
     log,
     metrics,
     ...opts.tuning,
+    ...(opts.clock && { clock: opts.clock }),
   });
 
   let phase: WorkerStatus['phase'] = 'starting';
@@ -159,6 +179,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
       {
         handlers: handlers.map((h) => h.name),
         claim_limit: config.WORKER_CLAIM_LIMIT,
+        slots: pools.limits,
         lease_ms: config.WORKER_LEASE_TIMEOUT,
       },
       'worker started',

@@ -50,6 +50,27 @@ const int = (fallback: number, min: number, max: number) =>
     String(fallback),
   );
 
+/** An integer that may be left unset (empty counts as unset): the worker derives a default. */
+const optionalInt = (min: number, max: number) =>
+  z.optional(
+    z.pipe(
+      z.string(),
+      z.transform((v, ctx) => {
+        if (v.trim() === '') return undefined;
+        const n = Number(v);
+        if (!/^-?\d+$/.test(v.trim()) || n < min || n > max) {
+          ctx.issues.push({
+            code: 'custom',
+            message: `expected an integer ${min}..${max}, got "${v}"`,
+            input: v,
+          });
+          return z.NEVER;
+        }
+        return n;
+      }),
+    ),
+  );
+
 const bool = (fallback: boolean) =>
   z.prefault(
     z.pipe(
@@ -237,6 +258,9 @@ export const configShape = {
   WORKER_HTTP_PORT: int(8081, 0, 65535),
   WORKER_POLL_INTERVAL: duration('2s'),
   WORKER_CLAIM_LIMIT: int(4, 1, 1000),
+  // Per-handler slots within WORKER_CLAIM_LIMIT (workers/capacity.ts derives them when unset).
+  WORKER_LLM_CONCURRENCY: optionalInt(1, 1000),
+  WORKER_TRANSCRIBE_CONCURRENCY: optionalInt(1, 1000),
   WORKER_LEASE_TIMEOUT: duration('15m', {
     min: MIN_LEASE_MS,
     why: 'a shorter lease expires between heartbeats and the job runs twice',

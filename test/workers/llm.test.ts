@@ -180,13 +180,14 @@ describe.each(WORKER_DRIVERS)('LLM worker on %s', (driver) => {
   it('aborts the provider call when a heartbeat finds the lease lost, and writes nothing for it', async () => {
     llm.queue({ kind: 'hang' }); // first call hangs (until aborted); later ones answer
     const job = await addJob(db, { model_profile: MODEL, input: { user: 'case:ok' } });
-    const w = await start({ LLM_TIMEOUT: '30s', WORKER_LEASE_TIMEOUT: '900ms' });
+    // The shortest lease the configuration allows (5 s): heartbeats every ~1.7 s.
+    const w = await start({ LLM_TIMEOUT: '30s', WORKER_LEASE_TIMEOUT: '5s' });
     await llm.waitForRequest((r) => r.path === CHAT_PATH);
     await retryJob(db, job.id); // operator retry mid-run: the running lease is revoked
-    const done = await waitForStatus(db, job.id, 'completed', 3_000);
+    const done = await waitForStatus(db, job.id, 'completed', 10_000);
     expect(done.attempts).toBe(1); // the retry reset attempts; only the fresh run counted
     // The hung call was aborted long before its 30 s deadline.
-    await waitFor(() => w.status().in_flight.length === 0, 'the aborted call to leave', 2_000);
+    await waitFor(() => w.status().in_flight.length === 0, 'the aborted call to leave', 5_000);
     expect(llm.requestsTo(CHAT_PATH)).toHaveLength(2);
     expect(w.status().counters).toMatchObject({ completed: 1, lease_lost: 1, failed: {} });
   });

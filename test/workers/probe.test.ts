@@ -9,6 +9,7 @@ import type { Handler } from '../../workers/handler.ts';
 import { startWorker, type WorkerHandle } from '../../workers/worker.ts';
 import { freshDb, type TestDb } from '../support/db.ts';
 import { addJob, jobRow, testConfig, waitFor, waitForStatus } from './helpers.ts';
+import { ManualClock } from './manual-clock.ts';
 
 const get = async (url: string) => {
   const res = await fetch(url);
@@ -68,10 +69,14 @@ describe('worker probe server', () => {
   });
 
   it('answers /healthz, /readyz, /worker/status and /metrics, and the numbers move', async () => {
+    // The runner's time is manual (job ages are exact); NOTIFYs and outcomes are not folded.
+    const clock = new ManualClock();
     worker = await startWorker(testConfig({ WORKER_REAP_INTERVAL: '100ms' }), {
       db,
       handlers: [handler],
       probe: { host: '127.0.0.1', port: 0 },
+      clock,
+      tuning: { notifyDebounceMs: 0, completeDelayMs: 0 },
     });
     const base = worker.probeUrl!;
     expect(await get(`${base}/healthz`)).toMatchObject({ status: 200, json: { status: 'ok' } });
@@ -79,7 +84,8 @@ describe('worker probe server', () => {
 
     const held = await addJob(db, { task_type: 'probe_test', model_profile: 'p1', input: { kind: 'hold' } });
     await waitForStatus(db, held.id, 'running');
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor(() => worker!.status().in_flight.length === 1, 'the job in the runner’s hands');
+    await clock.advance(30);
     const s = (await get(`${base}/worker/status`)).json as Record<string, unknown> & {
       in_flight: Record<string, unknown>[];
     };
@@ -114,7 +120,7 @@ describe('worker probe server', () => {
         phase: 'running',
       },
     ]);
-    expect(s.in_flight[0]!['age_ms']).toBeGreaterThanOrEqual(20);
+    expect(s.in_flight[0]!['age_ms']).toBe(30);
 
     release!();
     await waitForStatus(db, held.id, 'completed');

@@ -1,15 +1,20 @@
 // The generic runner with in-process handlers, on PGlite always and on real PostgreSQL
 // when TEST_DATABASE_URL is set: batching, the claim limit, NOTIFY
 // wake-ups, claim filtering, lost leases, failure mapping, the circuit breaker, drain.
+// The runner's time is a manual clock: polls, heartbeats, cool-downs and the drain grace
+// happen when the test advances it, never by sleeping.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../lib/db/port.ts';
 import { cancelByFilter, retryJob } from '../../lib/jobs/admin.ts';
 import type { JobRow } from '../../lib/jobs/row.ts';
 import { ProviderError } from '../../lib/providers/errors.ts';
+import { systemClock } from '../../workers/clock.ts';
 import type { Handler } from '../../workers/handler.ts';
+import { everyMsFor } from '../../workers/heartbeats.ts';
 import { Runner, type RunnerOptions } from '../../workers/runner.ts';
 import { DRIVERS, freshDb, type TestDb } from '../support/db.ts';
 import { addJob, countByStatus, jobRow, waitFor, waitForStatus } from './helpers.ts';
+import { ManualClock } from './manual-clock.ts';
 
 const noop = (name = 'noop', over: Partial<Handler> = {}): Handler => ({
   name,
@@ -18,6 +23,23 @@ const noop = (name = 'noop', over: Partial<Handler> = {}): Handler => ({
   run: async () => ({ ok: true }),
   ...over,
 });
+
+/** A Db that counts the statements whose text matches each pattern. */
+function counting(db: Db, patterns: Record<string, RegExp>) {
+  const counts: Record<string, number> = Object.fromEntries(Object.keys(patterns).map((k) => [k, 0]));
+  const wrapped: Db = {
+    ...db,
+    // Counted when sent, so a count seen is a statement issued (its answer may still be on the way).
+    query: (text, params) => {
+      for (const [k, re] of Object.entries(patterns)) if (re.test(text)) counts[k]!++;
+      return db.query(text, params);
+    },
+  };
+  return { db: wrapped, counts };
+}
+
+const CLAIM_SQL = /FOR UPDATE SKIP LOCKED/;
+const HEARTBEAT_SQL = /^UPDATE ai_jobs SET lease_expires_at = now\(\)/;
 
 const insertMany = (db: Db, n: number, taskType = 'noop') =>
   db.query(
@@ -35,6 +57,7 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
   let db: Db;
   let runners: Runner[] = [];
   let n = 0;
+  let clock: ManualClock;
 
   beforeAll(async () => {
     t = await freshDb(driver);
@@ -43,9 +66,19 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
   afterAll(async () => t?.cleanup());
   beforeEach(async () => {
     await db.query('DELETE FROM ai_jobs');
+    clock = new ManualClock();
   });
   afterEach(async () => {
-    await Promise.all(runners.map((r) => r.drain(0)));
+    let done = false;
+    const drained = Promise.all(runners.map((r) => r.drain(0))).finally(() => {
+      done = true;
+    });
+    // A handler that ignores its abort holds the drain for the write window: run it out.
+    for (let i = 0; i < 50 && !done; i++) {
+      await new Promise((res) => setTimeout(res, 10));
+      await clock.advance(100);
+    }
+    await drained;
     runners = [];
   });
 
@@ -57,6 +90,11 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
       claimLimit: 4,
       pollIntervalMs: 100,
       leaseMs: 30_000,
+      // Time-driven waits come from the manual clock; these two are a few ms of folding
+      // that would otherwise need the clock moved after every NOTIFY and every outcome.
+      notifyDebounceMs: 0,
+      completeDelayMs: 0,
+      clock,
       ...over,
     });
     runners.push(r);
@@ -66,14 +104,7 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
 
   it('completes no-op jobs in batched writes without exceeding the claim limit', async () => {
     await insertMany(db, 300);
-    let batches = 0;
-    const counting: Db = {
-      ...db,
-      query: (text, params) => {
-        if (text.includes('jsonb_to_recordset')) batches++;
-        return db.query(text, params);
-      },
-    };
+    const c = counting(db, { batches: /jsonb_to_recordset/ });
     let active = 0;
     let peak = 0;
     const r = await start(
@@ -87,28 +118,31 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
           },
         }),
       ],
-      { claimLimit: 50 },
-      counting,
+      // Not time-driven: the production clock and batching window, as the worker ships.
+      { claimLimit: 50, clock: systemClock, completeDelayMs: 2, notifyDebounceMs: 5 },
+      c.db,
     );
     await waitFor(async () => (await countByStatus(db)).completed === 300, '300 completions', 15_000);
     expect(peak).toBeLessThanOrEqual(50);
-    expect(batches).toBeGreaterThan(0);
-    expect(batches).toBeLessThan(100); // group commit: far fewer statements than jobs
+    expect(c.counts['batches']).toBeGreaterThan(0);
+    expect(c.counts['batches']).toBeLessThan(100); // group commit: far fewer statements than jobs
     expect(r.status().counters).toMatchObject({ claimed: 300, completed: 300, lease_lost: 0 });
     const row = (await db.query<JobRow>('SELECT * FROM ai_jobs LIMIT 1')).rows[0]!;
     expect(row.result).toEqual({ ok: true });
     expect(row.lease_expires_at).toBeNull();
   });
 
-  it('wakes on NOTIFY: an idle worker with a 10 s poll starts a new job within a second', async () => {
-    const r = await start([noop()], { pollIntervalMs: 10_000 });
-    await waitFor(() => r.status().last_claim_at, 'the first (empty) claim');
+  it('wakes on NOTIFY: an idle worker whose poll never comes starts a new job', async () => {
+    const c = counting(db, { claims: CLAIM_SQL });
+    const r = await start([noop()], { pollIntervalMs: 10_000 }, c.db);
     await waitFor(() => r.status().listen.state === 'listening', 'LISTEN');
-    await new Promise((res) => setTimeout(res, 100));
-    const t0 = Date.now();
+    await waitFor(() => r.status().last_claim_at, 'the first (empty) claim');
+    const before = c.counts['claims']!;
+    // The clock stands still: no poll can fire, only the NOTIFY can wake the runner.
     const job = await addJob(db, { task_type: 'noop' });
-    await waitForStatus(db, job.id, 'completed', 3_000);
-    expect(Date.now() - t0).toBeLessThan(1_000);
+    await waitForStatus(db, job.id, 'completed');
+    expect(c.counts['claims']).toBeGreaterThan(before);
+    expect(r.status().counters.completed).toBe(1);
   });
 
   it('claims only the task_type × model_profile pairs its handlers serve', async () => {
@@ -123,9 +157,15 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
       addJob(db, { task_type: 'llm_chat', model_profile: 'qwen' }),
       addJob(db, { task_type: 'transcribe', model_profile: 'whisperx' }),
     ]);
-    await start([llm, asr]);
+    const c = counting(db, { claims: CLAIM_SQL });
+    const r = await start([llm, asr], {}, c.db);
     for (const j of right) await waitForStatus(db, j.id, 'completed');
-    await new Promise((res) => setTimeout(res, 300)); // several polls
+    // Several polls, each a full claim round (one query per handler group).
+    for (let i = 0; i < 3; i++) {
+      const before = c.counts['claims']!;
+      await clock.advance(100);
+      await waitFor(() => c.counts['claims']! >= before + 2 && !r.inFlight, `poll ${i + 1}`);
+    }
     for (const j of wrong) expect((await jobRow(db, j.id)).status).toBe('pending');
   });
 
@@ -141,11 +181,12 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
         return { stale: true };
       },
     });
-    const r = await start([handler], { leaseMs: 600 });
+    const r = await start([handler]);
     const job = await addJob(db, { task_type: 'noop' });
     const running = await waitForStatus(db, job.id, 'running');
     await retryJob(db, job.id); // an operator's retry revokes the lease mid-run
-    await waitFor(() => abortReason, 'the abort from the heartbeat', 2_000);
+    await clock.advance(r.heartbeatEveryMs); // the next heartbeat learns it
+    await waitFor(() => abortReason, 'the abort from the heartbeat');
     expect(String(abortReason)).toMatch(/lease lost/);
     const done = await waitForStatus(db, job.id, 'completed');
     expect(done.result).toEqual({ fresh: true });
@@ -156,28 +197,26 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
 
   it('aborts a job cancelled by the caller mid-run; the cancellation stands', async () => {
     let aborted = false;
-    const r = await start(
-      [
-        noop('waits', {
-          run: (_job, { signal }) =>
-            new Promise((_, reject) =>
-              signal.addEventListener(
-                'abort',
-                () => {
-                  aborted = true;
-                  reject(signal.reason);
-                },
-                { once: true },
-              ),
+    const r = await start([
+      noop('waits', {
+        run: (_job, { signal }) =>
+          new Promise((_, reject) =>
+            signal.addEventListener(
+              'abort',
+              () => {
+                aborted = true;
+                reject(signal.reason);
+              },
+              { once: true },
             ),
-        }),
-      ],
-      { leaseMs: 600 },
-    );
+          ),
+      }),
+    ]);
     const job = await addJob(db, { task_type: 'noop' });
     await waitForStatus(db, job.id, 'running');
     expect((await cancelByFilter(db, { ids: [job.id] })).count).toBe(1);
-    await waitFor(() => aborted, 'the abort', 2_000);
+    await clock.advance(r.heartbeatEveryMs);
+    await waitFor(() => aborted, 'the abort');
     await waitFor(() => r.status().in_flight.length === 0, 'the job to leave');
     expect(await jobRow(db, job.id)).toMatchObject({ status: 'cancelled', error_category: 'cancelled' });
     expect(r.status().counters).toMatchObject({ lease_lost: 1, failed: {}, completed: 0 });
@@ -243,27 +282,39 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
     });
     const jobs = [];
     for (let i = 0; i < 4; i++) jobs.push(await addJob(db, { task_type: 'noop', max_attempts: 1 }));
-    const r = await start([handler], { claimLimit: 1, circuit: { threshold: 2, cooldownMs: 500 } });
+    const c = counting(db, { claims: CLAIM_SQL });
+    const r = await start([handler], { claimLimit: 1, circuit: { threshold: 2, cooldownMs: 30_000 } }, c.db);
     await waitFor(() => r.status().circuits['flaky-provider']?.state === 'open', 'the circuit to open');
+    await waitFor(() => r.status().in_flight.length === 0, 'the second failure to be written');
     down = false;
-    await new Promise((res) => setTimeout(res, 250)); // well inside the cool-down
+    const claims = c.counts['claims'];
+    // Polls all through the cool-down (every 100 ms) claim nothing for the open circuit.
+    await clock.advance(29_999);
+    expect(c.counts['claims']).toBe(claims);
     expect(await countByStatus(db)).toEqual({ failed: 2, pending: 2 });
-    for (const j of jobs.slice(2)) await waitForStatus(db, j.id, 'completed', 3_000);
+    // The cool-down ends: one probe job, it succeeds, the circuit closes and the rest follow.
+    await clock.advance(10);
+    for (const j of jobs.slice(2)) await waitForStatus(db, j.id, 'completed');
     expect(r.status().circuits['flaky-provider']).toMatchObject({ state: 'closed', opens: 1 });
   });
 
   it('drain lets jobs finish within the grace period', async () => {
+    let finish!: () => void;
+    const finishing = new Promise<void>((res) => (finish = res));
     const r = await start([
       noop('slow', {
         run: async () => {
-          await new Promise((res) => setTimeout(res, 200));
+          await finishing;
           return { done: true };
         },
       }),
     ]);
     for (let i = 0; i < 3; i++) await addJob(db, { task_type: 'noop' });
     await waitFor(() => r.inFlight === 3, 'three jobs in flight');
-    expect(await r.drain(2_000)).toEqual({ finished: 3, released: 0 });
+    const drained = r.drain(2_000);
+    await clock.advance(1_999); // inside the grace period: nothing is released
+    finish();
+    expect(await drained).toEqual({ finished: 3, released: 0 });
     expect(await countByStatus(db)).toEqual({ completed: 3 });
   });
 
@@ -279,9 +330,15 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
     const a = await addJob(db, { task_type: 'noop' });
     const b = await addJob(db, { task_type: 'noop' });
     await waitFor(() => r.inFlight === 2, 'two jobs in flight');
-    const t0 = Date.now();
-    expect(await r.drain(200)).toEqual({ finished: 0, released: 2 });
-    expect(Date.now() - t0).toBeLessThan(1_500);
+    let done = false;
+    const drained = r.drain(200).finally(() => {
+      done = true;
+    });
+    await clock.advance(199);
+    expect(done).toBe(false); // the grace period is still running
+    expect(await countByStatus(db)).toEqual({ running: 2 });
+    await clock.advance(1); // the grace period ends: abort and release
+    expect(await drained).toEqual({ finished: 0, released: 2 });
     for (const j of [a, b]) {
       expect(await jobRow(db, j.id)).toMatchObject({
         status: 'pending',
@@ -305,5 +362,48 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
     const row = await waitForStatus(db, bad.id, 'failed');
     expect(row.error_category).toBe('invalid_output');
     expect(r.status().counters.completed).toBe(1);
+  });
+  it('beats every lease/3: none before it is due, one per job when it is, and the lease moves', async () => {
+    const c = counting(db, { beats: HEARTBEAT_SQL });
+    let release!: () => void;
+    const held = new Promise<void>((res) => (release = res));
+    const r = await start(
+      [
+        noop('held', {
+          run: async () => {
+            await held;
+            return { ok: true };
+          },
+        }),
+      ],
+      { leaseMs: 30_000 },
+      c.db,
+    );
+    expect(r.heartbeatEveryMs).toBe(10_000);
+    const a = await addJob(db, { task_type: 'noop' });
+    const b = await addJob(db, { task_type: 'noop' });
+    await waitFor(() => r.inFlight === 2, 'two jobs in flight');
+    const leaseAt = async (id: string) => +(await jobRow(db, id)).lease_expires_at!;
+    const first = await leaseAt(a.id);
+
+    await clock.advance(9_999);
+    expect(c.counts['beats']).toBe(0);
+    await clock.advance(1); // lease/3 since the claim
+    await waitFor(() => c.counts['beats'] === 2, 'one heartbeat per job');
+    await waitFor(async () => (await leaseAt(a.id)) > first, 'the lease to be extended');
+    // Both beats answered (a slot whose beat is still in flight is not beaten again).
+    await new Promise((res) => setTimeout(res, 200));
+    await clock.advance(9_999);
+    expect(c.counts['beats']).toBe(2);
+    await clock.advance(1);
+    await waitFor(() => c.counts['beats'] === 4, 'the second round of heartbeats');
+    release();
+    for (const j of [a, b]) await waitForStatus(db, j.id, 'completed');
+  });
+
+  it('caps the heartbeat gap at 30 s whatever the lease', () => {
+    expect(everyMsFor(15 * 60_000)).toBe(30_000);
+    expect(everyMsFor(30_000)).toBe(10_000);
+    expect(everyMsFor(60)).toBe(50);
   });
 });

@@ -52,14 +52,14 @@ describe.skipIf(!hasServer)('worker process signals (PostgreSQL)', () => {
     llm.queue({ kind: 'hang' }); // worker A's call never answers
     llm.setBehaviour({ kind: 'answer', content: 'finished by B' });
     const job = await addJob(t.db, { model_profile: MODEL, input: { user: 'summarise' } });
-    const a = worker('worker-a', { WORKER_LEASE_TIMEOUT: '2s', WORKER_REAP_INTERVAL: '1h' });
+    const a = worker('worker-a', { WORKER_LEASE_TIMEOUT: '5s', WORKER_REAP_INTERVAL: '1h' });
     await llm.waitForRequest((r) => r.path === CHAT_PATH, 10_000);
     const held = await jobRow(t.db, job.id);
     expect(held).toMatchObject({ status: 'running', worker_id: 'worker-a', attempts: 1 });
 
     expect(await a.stop('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
-    worker('worker-b', { WORKER_LEASE_TIMEOUT: '2s', WORKER_REAP_INTERVAL: '250ms' });
-    const done = await waitForStatus(t.db, job.id, 'completed', 15_000);
+    worker('worker-b', { WORKER_LEASE_TIMEOUT: '5s', WORKER_REAP_INTERVAL: '250ms' });
+    const done = await waitForStatus(t.db, job.id, 'completed', 25_000);
     expect(done).toMatchObject({ worker_id: 'worker-b', attempts: 2, error_category: null });
     expect(done.result).toMatchObject({ content: 'finished by B' });
 

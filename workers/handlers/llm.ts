@@ -17,6 +17,7 @@ export function llmHandler(config: Config): HandlerEntry {
   return {
     ...base,
     provider: 'llm',
+    pool: 'llm',
     async run(job, { signal, log }) {
       // Sizes only: inputs are the caller's data and may hold personal information.
       log.debug({ input_bytes: JSON.stringify(job.input).length }, 'calling the LLM');

@@ -69,6 +69,8 @@ function handler(
   return {
     ...base,
     provider,
+    // The chain and the single-provider profiles share the transcription slots.
+    pool: 'transcribe',
     async run(job, { signal, log, metrics }) {
       const input = job.input as Record<string, unknown>;
       const b64 = input['audio_base64'];
