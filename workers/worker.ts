@@ -7,6 +7,7 @@ import { workerId as configuredWorkerId } from '../lib/config/load.ts';
 import type { Config } from '../lib/config/schema.ts';
 import { migrate } from '../lib/db/migrations-fs.ts';
 import type { Db } from '../lib/db/port.ts';
+import { allowListWarning } from '../lib/net/url-guard.ts';
 import { type Logger, silentLogger } from '../lib/telemetry/port.ts';
 import { createPromMetrics, type PromMetrics } from '../lib/telemetry/prom.ts';
 import type { DisabledHandler, Handler } from './handler.ts';
@@ -74,6 +75,8 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
   if (!handlers) ({ handlers, disabled } = builtinHandlers(config));
   for (const d of disabled) log.warn({ handler: d.name, reason: d.reason }, 'handler disabled');
   if (handlers.length === 0) log.warn({}, 'no handler is enabled: this worker will claim nothing');
+  const urlWarning = allowListWarning(config.AUDIO_URL_ALLOWED_HOSTS);
+  if (urlWarning) log.warn({ variable: 'AUDIO_URL_ALLOWED_HOSTS' }, urlWarning);
 
   const runner = new Runner({
     db,
