@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process';
 import { cancelledError, ProviderError } from './errors.ts';
 import type { AudioInput } from './types.ts';
-import { parseWav, WavError } from './wav.ts';
+import { isWav, parseWav, WavError } from './wav.ts';
 
 export const DECODE_RATE = 16_000;
 /** Longest decoded audio accepted (per channel); a bound on memory, ~115 MB per channel-hour… capped at 4 h. */
@@ -34,8 +34,20 @@ export interface DecodeOptions {
   signal?: AbortSignal;
 }
 
+/** 16 kHz 16-bit PCM WAV is already what we need: read it without spawning a decoder. */
+function alreadyDecoded(bytes: Uint8Array): boolean {
+  if (!isWav(bytes)) return false;
+  try {
+    const info = parseWav(bytes);
+    return info.format === 1 && info.bitsPerSample === 16 && info.sampleRate === DECODE_RATE;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs ffmpeg on the bytes; every failure is a ProviderError with a category the worker can act on. */
 export async function decodeAudio(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<DecodedAudio> {
+  if (alreadyDecoded(bytes)) return readPcmWav(bytes);
   const ffmpeg = opts.ffmpegPath ?? 'ffmpeg';
   const timeoutMs = opts.timeoutMs ?? 120_000;
   if (opts.signal?.aborted) throw cancelledError(SOURCE, opts.signal.reason);

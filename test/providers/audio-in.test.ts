@@ -208,7 +208,8 @@ describe('decoding failures', () => {
   });
 
   it('a worker without ffmpeg reports unsupported naming FFMPEG_PATH', async () => {
-    const e = await failure(decodeAudio(speech.wav, { ffmpegPath: '/nonexistent/ffmpeg' }));
+    const ulaw = await encodeAs(speech.wav, 'wav-ulaw-8k'); // 16 kHz PCM WAV would need no decoder
+    const e = await failure(decodeAudio(ulaw, { ffmpegPath: '/nonexistent/ffmpeg' }));
     expect(e.category).toBe('unsupported');
     expect(e.message).toMatch(/FFMPEG_PATH/);
   });
