@@ -24,12 +24,14 @@ import { decodedAudio, pcmWav } from './audio-decode.ts';
 import { cancelledError, invalidOutput, ProviderError, safeOrigin, toProviderError } from './errors.ts';
 import { getJson, Multipart, postJson } from './http.ts';
 import type { AudioInput, ProviderTranscript, TranscriptSegment } from './types.ts';
+import { styleFromPaths, type WhisperXApi, type WhisperXStyle, whisperxUrls } from './whisperx-style.ts';
+
+export { styleFromPaths, type WhisperXApi, whisperxUrls };
 
 export const WHISPERX_MODEL = 'whisperx';
 const PROVIDER = 'whisperx';
 
-export type WhisperXApi = 'auto' | 'asr' | 'fastapi' | 'openai';
-type Style = Exclude<WhisperXApi, 'auto'>;
+type Style = WhisperXStyle;
 
 export interface WhisperXOptions {
   /** One base URL or several, comma-separated (WHISPERX_URL). */
@@ -52,12 +54,6 @@ export function whisperxAsrUrl(base: string, audio: Pick<AudioInput, 'language'>
   if (diarize) params.set('diarize', 'true');
   return `${base.replace(/\/+$/, '')}/asr?${params}`;
 }
-
-export const whisperxUrls = (url: string): string[] =>
-  url
-    .split(',')
-    .map((u) => u.trim().replace(/\/+$/, ''))
-    .filter(Boolean);
 
 // ---------------------------------------------------------------------------------
 // Instances: round-robin, per-instance circuit, detected style
@@ -128,14 +124,6 @@ export function whisperxInstances(url: string, now = Date.now()): WhisperXInstan
 export function resetWhisperXInstances(): void {
   instances.clear();
   turn = 0;
-}
-
-/** The style named by a server's OpenAPI paths; undefined when none is recognised. */
-export function styleFromPaths(paths: readonly string[]): Style | undefined {
-  if (paths.includes('/asr')) return 'asr';
-  if (paths.includes('/speech-to-text')) return 'fastapi';
-  if (paths.some((p) => /\/v1\/audio\/transcriptions$/.test(p))) return 'openai';
-  return undefined;
 }
 
 async function detectStyle(base: string, opts: WhisperXOptions): Promise<Style> {
@@ -210,7 +198,14 @@ async function callInstance(base: string, up: Upload, opts: WhisperXOptions): Pr
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 /** whisperX-FastAPI: submit, then poll the task until it completes, fails or the deadline passes. */
