@@ -180,12 +180,14 @@ export async function probeProviders(config: Config, fetchImpl: FetchLike = fetc
       kind: 'openai',
     },
   ];
-  const [llm, _wx, ...audio] = await Promise.all(
+  // All in parallel (WhisperX's instances too): the whole answer takes one probe timeout at most.
+  return Promise.all(
     targets.map((t) =>
-      t.kind === 'whisperx' ? undefined : probeOne(t, config.PROVIDER_PROBE_TIMEOUT, fetchImpl),
+      t.kind === 'whisperx'
+        ? probeWhisperX(config, fetchImpl)
+        : probeOne(t, config.PROVIDER_PROBE_TIMEOUT, fetchImpl),
     ),
   );
-  return [llm!, await probeWhisperX(config, fetchImpl), ...(audio as ProviderProbe[])];
 }
 
 /** Every WhisperX instance in parallel; the entry is reachable when one of them is. */
