@@ -183,3 +183,18 @@ describe('resolved addresses are checked at connect time', () => {
     expect(audioUrlPolicy(undefined).allowedHosts).toBeUndefined();
   });
 });
+
+describe('413 on routes that carry audio', () => {
+  it('names audio_url on job creation and batches, and stays plain elsewhere', async () => {
+    const { tooLargeText } = await import('../../lib/net/too-large-hint.ts');
+    for (const path of ['/api/v1/jobs', '/api/v1/jobs/batch']) {
+      const t = tooLargeText('POST', path, 1_048_576);
+      expect(t.message).toMatch(/^request body exceeds 1048576 bytes .*input\.audio_url/);
+      expect(t.details).toEqual({ limit_bytes: 1_048_576, hint: expect.stringMatching(/audio_url/) });
+    }
+    expect(tooLargeText('POST', '/api/v1/jobs/claim', 1024)).toEqual({
+      message: 'request body exceeds 1024 bytes',
+      details: { limit_bytes: 1024 },
+    });
+  });
+});
