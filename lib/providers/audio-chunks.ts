@@ -1,6 +1,6 @@
 // Cutting long decoded audio for models with a 30 s window, and joining their answers.
 //
-// Cuts: chunks are of about equal length; each cut is the quietest 20 ms frame within
+// Cuts: chunks are of about equal length; each cut is the middle of the quietest 100 ms within
 // CUT_SEARCH_SEC around its target, never past the 30 s limit (a pause between words,
 // not the middle of one), and neighbouring
 // chunks overlap by OVERLAP_SEC around that point, so a word the cut still touches is
@@ -14,7 +14,10 @@ export const CHUNK_MAX_SEC = 30;
 export const OVERLAP_SEC = 1;
 /** The window around each balanced target in which a cut looks for a pause. */
 export const CUT_SEARCH_SEC = 8;
-const FRAME_SEC = 0.02;
+// 100 ms: a pause between words or sentences is quiet for that long, the closure of a stop
+// consonant inside a word (as quiet, after a lossy codec) is not.
+const FRAME_SEC = 0.1;
+const HOP_SEC = 0.01;
 
 export interface ChunkPlan {
   /** First sample of the chunk (inclusive). */
@@ -46,7 +49,7 @@ export function planChunks(samples: Int16Array, sampleRate: number, opts: PlanOp
   const half = Math.floor(((opts.overlapSec ?? OVERLAP_SEC) * sampleRate) / 2);
   const search = Math.floor((opts.searchSec ?? CUT_SEARCH_SEC) * sampleRate);
   const frame = Math.max(1, Math.round(FRAME_SEC * sampleRate));
-  const hop = Math.max(1, Math.floor(frame / 2));
+  const hop = Math.max(1, Math.round(HOP_SEC * sampleRate));
   const total = samples.length;
   if (max <= 2 * half + frame) throw new Error('chunk length too small for the overlap');
   const plans: ChunkPlan[] = [];

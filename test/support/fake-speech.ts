@@ -183,7 +183,9 @@ export async function encodeAs(wav: Uint8Array, format: Format): Promise<Uint8Ar
           ? 'flac'
           : 'wav';
     const dst = join(dir, `out.${ext}`);
-    const sox = (...args: string[]) => run('sox', [src, ...args, dst]);
+    // -D: no dither, so the same input always gives the same file (sox dithers with
+    // random noise by default when it lowers the bit depth, as for µ-law and ADPCM).
+    const sox = (...args: string[]) => run('sox', ['-D', src, ...args, dst]);
     switch (format) {
       case 'wav-pcm16-44k-stereo':
         await sox('-r', '44100', '-c', '2', '-b', '16');
