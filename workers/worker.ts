@@ -7,6 +7,7 @@ import { workerId as configuredWorkerId } from '../lib/config/load.ts';
 import type { Config } from '../lib/config/schema.ts';
 import { migrate } from '../lib/db/migrations-fs.ts';
 import type { Db } from '../lib/db/port.ts';
+import { allowListWarning } from '../lib/net/url-guard.ts';
 import { queuePolicy } from '../lib/queues/policy.ts';
 import { type Logger, silentLogger } from '../lib/telemetry/port.ts';
 import { createPromMetrics, type PromMetrics } from '../lib/telemetry/prom.ts';
@@ -82,6 +83,8 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
   if (!handlers) ({ handlers, disabled } = builtinHandlers(config));
   for (const d of disabled) log.warn({ handler: d.name, reason: d.reason }, 'handler disabled');
   if (handlers.length === 0) log.warn({}, 'no handler is enabled: this worker will claim nothing');
+  const urlWarning = allowListWarning(config.AUDIO_URL_ALLOWED_HOSTS);
+  if (urlWarning) log.warn({ variable: 'AUDIO_URL_ALLOWED_HOSTS' }, urlWarning);
 
   // Per-handler slots: LLM and transcription each get their own limit within the total,
   // so audio never waits behind text.

@@ -105,6 +105,36 @@ const url = z.optional(
   ),
 );
 
+/** A comma-separated list of http(s) URLs (several instances of one service), kept as the normalised list text. */
+const urlList = z.optional(
+  z.pipe(
+    z.string(),
+    z.transform((v, ctx) => {
+      const parts = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (parts.length === 0) return undefined;
+      const out: string[] = [];
+      for (const s of parts) {
+        try {
+          const u = new URL(s);
+          if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+          out.push(s.replace(/\/+$/, ''));
+        } catch {
+          ctx.issues.push({
+            code: 'custom',
+            message: 'expected http(s) URLs separated by commas',
+            input: '[redacted]',
+          });
+          return z.NEVER;
+        }
+      }
+      return out.join(',');
+    }),
+  ),
+);
+
 const optionalText = z.optional(
   z.pipe(
     z.string(),
@@ -236,8 +266,10 @@ export const configShape = {
   LLM_MODEL: z._default(z.string(), 'qwen2.5-14b'),
   LLM_TIMEOUT: duration('5m'),
   TRANSCRIPTION_PROVIDERS: providerList,
-  WHISPERX_URL: url,
+  WHISPERX_URL: urlList,
   WHISPERX_TIMEOUT: duration('10m'),
+  WHISPERX_API: z._default(z.enum(['auto', 'asr', 'fastapi', 'openai']), 'auto'),
+  WHISPERX_POLL_INTERVAL: duration('1s'),
   QWEN_AUDIO_BASE_URL: url,
   QWEN_AUDIO_MODEL: z._default(z.string(), 'Qwen/Qwen2-Audio-7B-Instruct'),
   QWEN_AUDIO_API_KEY: optionalText,
@@ -250,6 +282,9 @@ export const configShape = {
   AUDIO_LLM_TIMEOUT: duration('10m'),
   AUDIO_MAX_BYTES: int(200 * 1_048_576, 1024, 2 * 1024 * 1_048_576),
   AUDIO_DOWNLOAD_TIMEOUT: duration('2m'),
+  AUDIO_URL_ALLOWED_HOSTS: optionalText,
+  FFMPEG_PATH: z._default(z.string(), 'ffmpeg'),
+  AUDIO_DECODE_TIMEOUT: duration('2m'),
   PROVIDER_PROBE_TIMEOUT: duration('3s'),
   INFRA_STATUS_URL: url,
   INFRA_STATUS_TOKEN: optionalText,

@@ -1,7 +1,11 @@
 // Loads a transcription job's audio once (from `audio_url` or `audio_base64`) so every
 // A/B provider gets the same bytes. The format is sniffed from the bytes because callers'
-// MIME types are often wrong or generic.
+// MIME types are often wrong or generic. `audio_url` goes through lib/net's URL guard
+// (AUDIO_URL_ALLOWED_HOSTS, metadata and link-local refused, every hop and address
+// checked). Decoding (ffmpeg) happens later and only for providers that need PCM
+// (audio-decode.ts), so WhisperX alone never pays for it.
 import type { Config } from '../config/schema.ts';
+import { parseAllowedHosts, type UrlPolicy } from '../net/url-guard.ts';
 import { ProviderError, safeUrl } from './errors.ts';
 import { request } from './http.ts';
 import type { AudioInput } from './types.ts';
@@ -9,7 +13,22 @@ import { isWav } from './wav.ts';
 
 const SOURCE = 'audio';
 
-export type AudioLimits = Pick<Config, 'AUDIO_MAX_BYTES' | 'AUDIO_DOWNLOAD_TIMEOUT'>;
+export type AudioLimits = Pick<Config, 'AUDIO_MAX_BYTES' | 'AUDIO_DOWNLOAD_TIMEOUT'> &
+  Partial<Pick<Config, 'AUDIO_URL_ALLOWED_HOSTS' | 'FFMPEG_PATH' | 'AUDIO_DECODE_TIMEOUT'>>;
+
+// One policy object per allow-list value, so the guarded agent (and its keep-alive
+// sockets) is reused across jobs.
+const policies = new Map<string, UrlPolicy>();
+export function audioUrlPolicy(allowed: string | undefined): UrlPolicy {
+  const key = allowed ?? '';
+  let p = policies.get(key);
+  if (!p) {
+    const hosts = parseAllowedHosts(allowed);
+    p = { ...(hosts && { allowedHosts: hosts }), allowListName: 'AUDIO_URL_ALLOWED_HOSTS' };
+    policies.set(key, p);
+  }
+  return p;
+}
 
 const bad = (message: string) => new ProviderError({ category: 'invalid_input', provider: SOURCE, message });
 
@@ -76,6 +95,12 @@ function readLanguage(v: unknown): string | undefined {
   return s === '' || s === 'auto' ? undefined : s;
 }
 
+function readSplit(v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw bad('split_channels must be true or false');
+  return v;
+}
+
 function readDuration(v: unknown): number | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
@@ -122,7 +147,8 @@ async function download(url: string, limits: AudioLimits, signal?: AbortSignal) 
     provider: SOURCE,
     maxResponseBytes: limits.AUDIO_MAX_BYTES,
     tooLargeCategory: 'invalid_input',
-    followRedirects: true,
+    guard: audioUrlPolicy(limits.AUDIO_URL_ALLOWED_HOSTS),
+    urlLabel: 'audio_url',
     onHttpError: (status) =>
       new ProviderError({
         // A 4xx means the link is wrong or expired: retrying the job cannot fix it.
@@ -138,8 +164,9 @@ async function download(url: string, limits: AudioLimits, signal?: AbortSignal) 
 }
 
 /**
- * Reads `audio_url` | (`audio_base64` [+ `mime_type`]), optional `language`, `filename`
- * and `duration_sec` from a job input. Input problems are `invalid_input`; an unreachable
+ * Reads `audio_url` | (`audio_base64` [+ `mime_type`]), optional `language`, `filename`,
+ * `split_channels` and `duration_sec` (a hint only: durations come from the decoded audio)
+ * from a job input. Input problems are `invalid_input`; an unreachable
  * audio host is `provider_unavailable`, a slow one `timeout`.
  */
 export async function loadAudio(
@@ -152,7 +179,16 @@ export async function loadAudio(
   const language = readLanguage(o['language']);
   const durationSec = readDuration(o['duration_sec']);
   const declaredMime = typeof o['mime_type'] === 'string' ? o['mime_type'] : undefined;
-  const extras = { ...(language && { language }), ...(durationSec !== undefined && { durationSec }) };
+  const splitChannels = readSplit(o['split_channels']);
+  const extras = {
+    ...(language && { language }),
+    ...(durationSec !== undefined && { durationSec }),
+    ...(splitChannels && { splitChannels }),
+    decoder: {
+      ffmpegPath: limits.FFMPEG_PATH ?? 'ffmpeg',
+      timeoutMs: limits.AUDIO_DECODE_TIMEOUT ?? 120_000,
+    },
+  };
 
   if (typeof o['audio_url'] === 'string' && o['audio_url'].trim() !== '') {
     const got = await download(o['audio_url'].trim(), limits, signal);

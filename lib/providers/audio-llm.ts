@@ -1,11 +1,16 @@
 // Transcription through audio chat models served by vLLM (Qwen2-Audio, Voxtral): the
 // audio goes as an `audio_url` data URL in a user message with the instruction as a text
-// part. No system message: Voxtral rejects one. Qwen2-Audio cuts clips after 30 s, so WAV
-// is split into ≤ 30 s chunks and anything we cannot split is refused rather than cut.
-import { ProviderError } from './errors.ts';
+// part. No system message: Voxtral rejects one. Both models get the same audio: the job's
+// bytes decoded once (audio-decode.ts) to 16 kHz mono PCM WAV, cut into ≤ 30 s chunks at
+// pauses with a small overlap (audio-chunks.ts; Qwen2-Audio silently drops anything past
+// 30 s), the answers joined without the words the overlap repeats. Segment times come from
+// the decoded audio, whatever the input format. With `split_channels` each channel of a
+// stereo call is transcribed on its own and its segments carry the channel as speaker.
+
+import { CHUNK_MAX_SEC, maxSeamWords, planChunks, seamOverlap } from './audio-chunks.ts';
+import { decodedAudio, monoMix, pcmWav } from './audio-decode.ts';
 import { type ChatRequestBody, postChat } from './llm.ts';
 import type { AudioInput, ProviderTranscript, TranscriptSegment } from './types.ts';
-import { isWav, parseWav, splitWav, WavError } from './wav.ts';
 
 export type AudioLlmProvider = 'qwen2-audio' | 'voxtral-small';
 
@@ -16,13 +21,13 @@ export interface AudioLlmOptions {
   model: string;
   prompt: string;
   maxTokens: number;
-  /** Per request (per chunk for Qwen2-Audio). */
+  /** Per request (one chunk). */
   timeoutMs: number;
   signal?: AbortSignal;
 }
 
 /** Qwen2-Audio's feature extractor window. */
-export const QWEN_AUDIO_MAX_SEC = 30;
+export const QWEN_AUDIO_MAX_SEC = CHUNK_MAX_SEC;
 
 export function audioChatBody(
   audio: Pick<AudioInput, 'bytes' | 'mimeType'>,
@@ -70,72 +75,69 @@ async function once(audio: Pick<AudioInput, 'bytes' | 'mimeType'>, opts: AudioLl
   return cleanTranscript(res.content);
 }
 
-function wavDuration(audio: AudioInput): number | undefined {
-  if (!isWav(audio.bytes)) return undefined;
-  try {
-    return parseWav(audio.bytes).durationSec;
-  } catch {
-    return undefined;
-  }
+/** Peak below this (about −54 dBFS) is silence: not sent, a model would invent words for it. */
+const SILENCE_PEAK = 64;
+
+function isSilent(s: Int16Array): boolean {
+  for (let i = 0; i < s.length; i++) if (s[i]! > SILENCE_PEAK || s[i]! < -SILENCE_PEAK) return false;
+  return true;
 }
 
-function unsupported(provider: string, message: string): ProviderError {
-  return new ProviderError({ category: 'unsupported', provider, message: `${provider}: ${message}` });
-}
+/** The speaker label of channel c with split_channels: WhisperX's label form, numbered by channel. */
+export const channelSpeaker = (c: number) => `SPEAKER_${String(c).padStart(2, '0')}`;
 
-/**
- * Qwen2-Audio: WAV over 30 s is split and each chunk becomes one segment at its offset.
- * Other formats go whole only when the caller's `duration_sec` says they fit.
- */
-async function transcribeQwen(audio: AudioInput, opts: AudioLlmOptions): Promise<ProviderTranscript> {
-  let chunks: { bytes: Uint8Array; offsetSec: number; durationSec: number }[];
-  if (isWav(audio.bytes)) {
-    try {
-      chunks = splitWav(audio.bytes, QWEN_AUDIO_MAX_SEC);
-    } catch (e) {
-      if (!(e instanceof WavError)) throw e;
-      throw unsupported(
-        opts.provider,
-        `cannot split this WAV into 30 s chunks (${e.message}); send 16-bit PCM WAV`,
-      );
-    }
-  } else if (audio.durationSec !== undefined && audio.durationSec <= QWEN_AUDIO_MAX_SEC) {
-    chunks = [{ bytes: audio.bytes, offsetSec: 0, durationSec: audio.durationSec }];
-  } else {
-    throw unsupported(
-      opts.provider,
-      `takes at most ${QWEN_AUDIO_MAX_SEC} s per clip and only WAV can be split without a codec; ` +
-        `got ${audio.mimeType}${audio.durationSec !== undefined ? ` of ${audio.durationSec} s` : ' of unknown length'}`,
-    );
-  }
-  const mimeType = isWav(audio.bytes) ? 'audio/wav' : audio.mimeType;
+async function transcribeTrack(
+  samples: Int16Array,
+  sampleRate: number,
+  opts: AudioLlmOptions,
+  speaker: string | undefined,
+): Promise<TranscriptSegment[]> {
   const segments: TranscriptSegment[] = [];
+  const seamWords = maxSeamWords();
+  let previous: string[] = [];
   // Sequential: one GPU serves all chunks anyway, and an abort stops after the current one.
-  for (const chunk of chunks) {
-    const text = await once({ bytes: chunk.bytes, mimeType }, opts);
-    if (text)
-      segments.push({
-        start: round3(chunk.offsetSec),
-        end: round3(chunk.offsetSec + chunk.durationSec),
-        text,
-      });
+  for (const plan of planChunks(samples, sampleRate)) {
+    const chunk = samples.subarray(plan.start, plan.end);
+    if (isSilent(chunk)) {
+      previous = [];
+      continue;
+    }
+    const words = (await once({ bytes: pcmWav(chunk, sampleRate), mimeType: 'audio/wav' }, opts))
+      .split(/\s+/)
+      .filter(Boolean);
+    const kept = words.slice(seamOverlap(previous, words, seamWords));
+    previous = words;
+    if (kept.length === 0) continue;
+    segments.push({
+      start: round3(plan.ownStart / sampleRate),
+      end: round3(plan.ownEnd / sampleRate),
+      text: kept.join(' '),
+      ...(speaker && { speaker }),
+    });
   }
-  return { text: segments.map((s) => s.text).join(' '), segments, model: opts.model };
-}
-
-/** Voxtral: the whole file in one request (it takes up to ~30 min); one segment. */
-async function transcribeWhole(audio: AudioInput, opts: AudioLlmOptions): Promise<ProviderTranscript> {
-  const text = await once(audio, opts);
-  // End is the real duration when we can read it; 0 means "unknown".
-  const end = round3(wavDuration(audio) ?? audio.durationSec ?? 0);
-  return { text, segments: text ? [{ start: 0, end, text }] : [], model: opts.model };
+  return segments;
 }
 
 export async function transcribeAudioLlm(
   audio: AudioInput,
   opts: AudioLlmOptions,
 ): Promise<ProviderTranscript> {
-  const out =
-    opts.provider === 'qwen2-audio' ? await transcribeQwen(audio, opts) : await transcribeWhole(audio, opts);
+  const decoded = await decodedAudio(audio, opts.signal);
+  let segments: TranscriptSegment[];
+  if (audio.splitChannels && decoded.channels.length > 1) {
+    segments = [];
+    for (const [c, samples] of decoded.channels.entries()) {
+      segments.push(...(await transcribeTrack(samples, decoded.sampleRate, opts, channelSpeaker(c))));
+    }
+    // Both sides of the call in time order (stable: channel 0 first on equal starts).
+    segments.sort((a, b) => a.start - b.start);
+  } else {
+    segments = await transcribeTrack(monoMix(decoded), decoded.sampleRate, opts, undefined);
+  }
+  const out: ProviderTranscript = {
+    text: segments.map((s) => s.text).join(' '),
+    segments,
+    model: opts.model,
+  };
   return audio.language ? { ...out, language: audio.language } : out;
 }

@@ -2,8 +2,10 @@
 // are long and frequent, so reusing sockets matters), one deadline per call combined
 // with the caller's AbortSignal, bounded response reading, and every failure mapped
 // to a ProviderError by the classifier in errors.ts.
-import { Agent, type Dispatcher, interceptors, Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import type { FailureCategory } from '../jobs/categories.ts';
+import { closeGuardedAgents, guardedAgent } from '../net/guarded-agent.ts';
+import { checkUrl, findRefusal, redirectTarget, type UrlPolicy, type UrlRefused } from '../net/url-guard.ts';
 import {
   cancelledError,
   classifyHttpError,
@@ -14,7 +16,6 @@ import {
 } from './errors.ts';
 
 const pools = new Map<string, Pool>();
-let redirectAgent: Dispatcher | undefined;
 
 /** The keep-alive pool for a URL's origin, created on first use. */
 export function dispatcherFor(url: string | URL): Pool {
@@ -34,21 +35,14 @@ export function dispatcherFor(url: string | URL): Pool {
   return pool;
 }
 
-/** For downloads from arbitrary hosts (audio_url): follows a few redirects across origins. */
-function downloadDispatcher(): Dispatcher {
-  redirectAgent ??= new Agent({ headersTimeout: 0, bodyTimeout: 0, connect: { timeout: 10_000 } }).compose(
-    interceptors.redirect({ maxRedirections: 5 }),
-  );
-  return redirectAgent;
-}
+/** Redirect hops a guarded download follows (each one checked by the URL guard). */
+export const MAX_REDIRECTS = 5;
 
 /** Closes every cached pool (worker shutdown, test teardown). */
 export async function closeHttpPools(): Promise<void> {
   const all = [...pools.values()];
   pools.clear();
-  const agent = redirectAgent;
-  redirectAgent = undefined;
-  await Promise.allSettled([...all.map((p) => p.close()), agent?.close()]);
+  await Promise.allSettled([...all.map((p) => p.close()), closeGuardedAgents()]);
 }
 
 export interface HttpRequestOptions {
@@ -67,8 +61,15 @@ export interface HttpRequestOptions {
   maxResponseBytes?: number;
   /** Category when the cap is exceeded; default invalid_output (a provider answering too much). */
   tooLargeCategory?: FailureCategory;
-  /** Follow redirects (downloads only; provider APIs do not redirect). */
-  followRedirects?: boolean;
+  /**
+   * For URLs a caller chose (audio_url, webhooks): every hop and every resolved address is
+   * checked by lib/net's URL guard, redirects (GET only) are followed hop by hop up to
+   * MAX_REDIRECTS, and a refusal is a final `invalid_input` naming the rule. Provider APIs
+   * (configured by the operator) do not redirect and go without it.
+   */
+  guard?: UrlPolicy;
+  /** Name of the URL in refusal messages (default "URL"). */
+  urlLabel?: string;
   /** Maps a non-2xx answer; default classifyHttpError. */
   onHttpError?: (status: number, headers: Record<string, string>, text: string) => ProviderError;
 }
@@ -187,15 +188,19 @@ export async function request(opts: HttpRequestOptions): Promise<HttpResponse> {
     secrets,
   });
   try {
-    const dispatcher = opts.followRedirects ? downloadDispatcher() : dispatcherFor(target);
-    const res = await dispatcher.request({
-      origin: target.origin,
-      path: `${target.pathname}${target.search}`,
-      method: opts.method ?? (opts.body === undefined ? 'GET' : 'POST'),
-      headers,
-      body,
-      signal: controller.signal,
-    });
+    let res: Dispatcher.ResponseData;
+    if (opts.guard) {
+      res = await guardedHops(target, opts.guard, headers, controller.signal, provider);
+    } else {
+      res = await dispatcherFor(target).request({
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
+        method: opts.method ?? (opts.body === undefined ? 'GET' : 'POST'),
+        headers,
+        body,
+        signal: controller.signal,
+      });
+    }
     const resHeaders = flattenHeaders(res.headers);
     const ok = res.statusCode >= 200 && res.statusCode < 300;
     const cap = ok ? (opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE) : ERROR_BODY_CAP;
@@ -228,11 +233,63 @@ export async function request(opts: HttpRequestOptions): Promise<HttpResponse> {
     };
   } catch (err) {
     if (err instanceof ProviderError) throw err;
+    const refused = findRefusal(err);
+    if (refused) throw refusedError(provider, opts.urlLabel ?? 'URL', refused);
     throw classifyNetworkError(err, ctx());
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onCallerAbort);
   }
+}
+
+/**
+ * GET through the guard: check the URL, connect through the guarded agent (which checks
+ * the resolved address), and follow redirects one hop at a time, checking each target.
+ */
+async function guardedHops(
+  first: URL,
+  policy: UrlPolicy,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  provider: string,
+): Promise<Dispatcher.ResponseData> {
+  let current = checkUrl(first, policy);
+  for (let hop = 0; ; hop++) {
+    const res = await guardedAgent(policy).request({
+      origin: current.origin,
+      path: `${current.pathname}${current.search}`,
+      method: 'GET',
+      headers,
+      signal,
+    });
+    const location = res.headers['location'];
+    const next = redirectTarget(
+      current,
+      res.statusCode,
+      Array.isArray(location) ? location[0] : location,
+      policy,
+    );
+    if (!next) return res;
+    await res.body.dump().catch(() => undefined);
+    if (hop >= MAX_REDIRECTS) {
+      throw new ProviderError({
+        category: 'invalid_input',
+        provider,
+        message: `more than ${MAX_REDIRECTS} redirects (${safeUrl(first.href)})`,
+      });
+    }
+    // Credentials meant for the first host never follow a redirect to another origin.
+    if (next.origin !== current.origin) delete headers['authorization'];
+    current = next;
+  }
+}
+
+function refusedError(provider: string, label: string, r: UrlRefused): ProviderError {
+  return new ProviderError({
+    category: 'invalid_input',
+    provider,
+    message: `${label} refused by rule ${r.rule}: ${r.message}`,
+  });
 }
 
 function tooLarge(provider: string, opts: HttpRequestOptions, cap: number): ProviderError {

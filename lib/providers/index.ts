@@ -1,7 +1,9 @@
 // The provider client layer for the Node workers. probe.ts is deliberately not re-exported:
 // edge-bundled functions import it directly so they do not pull undici in.
 
-export { type AudioLimits, loadAudio, sniffAudioMime } from './audio-input.ts';
+export { planChunks, seamOverlap } from './audio-chunks.ts';
+export { type DecodedAudio, decodeAudio, decodedAudio, monoMix, pcmWav } from './audio-decode.ts';
+export { type AudioLimits, audioUrlPolicy, loadAudio, sniffAudioMime } from './audio-input.ts';
 export {
   type AudioLlmOptions,
   type AudioLlmProvider,
@@ -31,4 +33,11 @@ export {
 export { transcribe } from './transcribe.ts';
 export type * from './types.ts';
 export { isWav, parseWav, splitWav, type WavChunk, WavError, type WavInfo } from './wav.ts';
-export { transcribeWhisperX, WHISPERX_MODEL, type WhisperXOptions } from './whisperx.ts';
+export {
+  resetWhisperXInstances,
+  transcribeWhisperX,
+  WHISPERX_MODEL,
+  type WhisperXApi,
+  type WhisperXOptions,
+  whisperxInstances,
+} from './whisperx.ts';

@@ -4,6 +4,7 @@
 import { audioApiKey } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { safeOrigin, sanitizeMessage } from './errors.ts';
+import { styleFromPaths, type WhisperXApi, whisperxUrls } from './whisperx-style.ts';
 
 export interface ProviderProbe {
   name: 'llm' | 'whisperx' | 'qwen2-audio' | 'voxtral-small';
@@ -20,6 +21,10 @@ export interface ProviderProbe {
   error?: string;
   /** Origin only. */
   url?: string;
+  /** WhisperX: the server contract in use (WHISPERX_API, or detected from /openapi.json). */
+  api?: string;
+  /** WhisperX with several instances (WHISPERX_URL=a,b): each one's state. */
+  instances?: { url?: string; reachable: boolean; api?: string; error?: string }[];
 }
 
 type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -30,6 +35,7 @@ interface Target {
   apiKey?: string | undefined;
   model?: string;
   kind: 'openai' | 'whisperx';
+  api?: WhisperXApi;
 }
 
 function v1(base: string, path: string): string {
@@ -66,14 +72,32 @@ async function probeOne(t: Target, timeoutMs: number, fetchImpl: FetchLike): Pro
   try {
     if (t.kind === 'whisperx') {
       let res = await get(`${t.baseUrl.replace(/\/+$/, '')}/openapi.json`);
+      let detected: string | undefined;
+      let readDoc = false;
       if (res.status === 404) {
         await res.body?.cancel();
         res = await get(`${t.baseUrl.replace(/\/+$/, '')}/docs`);
-      }
-      await res.body?.cancel();
+        await res.body?.cancel();
+      } else if (res.ok) {
+        try {
+          const doc = (await res.json()) as { paths?: Record<string, unknown> };
+          detected = styleFromPaths(Object.keys(doc.paths ?? {}));
+          readDoc = true;
+        } catch {
+          detected = undefined;
+        }
+      } else await res.body?.cancel();
       base.latency_ms = Math.round(performance.now() - started);
       base.reachable = true;
+      const configured = t.api && t.api !== 'auto' ? t.api : undefined;
+      const api = configured ?? detected;
+      if (api) base.api = api;
       if (!res.ok) base.error = `HTTP ${res.status}`;
+      else if (configured && detected && configured !== detected) {
+        base.error = `WHISPERX_API=${configured} but the server speaks ${detected}`;
+      } else if (readDoc && !api) {
+        base.error = 'serves none of /asr, /speech-to-text, /v1/audio/transcriptions';
+      }
       return base;
     }
     const res = await get(v1(t.baseUrl, '/models'));
@@ -140,7 +164,7 @@ export async function probeProviders(config: Config, fetchImpl: FetchLike = fetc
       model: config.LLM_MODEL,
       kind: 'openai',
     },
-    { name: 'whisperx', baseUrl: config.WHISPERX_URL, kind: 'whisperx' },
+    { name: 'whisperx', baseUrl: config.WHISPERX_URL, kind: 'whisperx', api: config.WHISPERX_API },
     {
       name: 'qwen2-audio',
       baseUrl: config.QWEN_AUDIO_BASE_URL,
@@ -156,5 +180,39 @@ export async function probeProviders(config: Config, fetchImpl: FetchLike = fetc
       kind: 'openai',
     },
   ];
-  return Promise.all(targets.map((t) => probeOne(t, config.PROVIDER_PROBE_TIMEOUT, fetchImpl)));
+  // All in parallel (WhisperX's instances too): the whole answer takes one probe timeout at most.
+  return Promise.all(
+    targets.map((t) =>
+      t.kind === 'whisperx'
+        ? probeWhisperX(config, fetchImpl)
+        : probeOne(t, config.PROVIDER_PROBE_TIMEOUT, fetchImpl),
+    ),
+  );
+}
+
+/** Every WhisperX instance in parallel; the entry is reachable when one of them is. */
+async function probeWhisperX(config: Config, fetchImpl: FetchLike): Promise<ProviderProbe> {
+  const urls = config.WHISPERX_URL ? whisperxUrls(config.WHISPERX_URL) : [];
+  const one = (baseUrl: string | undefined) =>
+    probeOne(
+      { name: 'whisperx', baseUrl, kind: 'whisperx', api: config.WHISPERX_API },
+      config.PROVIDER_PROBE_TIMEOUT,
+      fetchImpl,
+    );
+  if (urls.length <= 1) return one(urls[0]);
+  const each = await Promise.all(urls.map(one));
+  const up = each.filter((p) => p.reachable);
+  const first = up[0] ?? each[0]!;
+  const down = each.length - up.length;
+  return {
+    ...first,
+    reachable: up.length > 0,
+    ...(down > 0 && { error: `${down} of ${each.length} instances unreachable` }),
+    instances: each.map((p) => ({
+      ...(p.url && { url: p.url }),
+      reachable: p.reachable === true,
+      ...(p.api && { api: p.api }),
+      ...(p.error && { error: p.error }),
+    })),
+  };
 }

@@ -28,6 +28,8 @@ function plan(name: TranscriptionProviderName, config: Config, diarize: boolean)
           transcribeWhisperX(audio, {
             url,
             timeoutMs: config.WHISPERX_TIMEOUT,
+            api: config.WHISPERX_API,
+            pollIntervalMs: config.WHISPERX_POLL_INTERVAL,
             diarize,
             ...(signal && { signal }),
           }),

@@ -25,8 +25,12 @@ export interface AudioInput {
   mimeType: string;
   filename: string;
   language?: string;
-  /** Caller's duration hint in seconds (`duration_sec`); lets short non-WAV audio go to Qwen2-Audio. */
+  /** Caller's duration hint in seconds (`duration_sec`); informational: durations come from decoding. */
   durationSec?: number;
+  /** Stereo telephony: transcribe each channel on its own and label segments by channel. */
+  splitChannels?: boolean;
+  /** How to decode for providers that need PCM (audio-decode.ts); defaults apply when absent. */
+  decoder?: { ffmpegPath: string; timeoutMs: number };
 }
 
 export type AttemptStatus = 'completed' | 'failed' | 'skipped';

@@ -47,13 +47,13 @@ afterAll(async () => {
 });
 
 describe('audio chat request body', () => {
-  it('is exactly model, max_tokens and one user message with the prompt and a data URL of the bytes', async () => {
+  it('is exactly model, max_tokens and one user message with the prompt and a data URL of 16 kHz mono WAV', async () => {
     server.setBehaviour({ kind: 'answer', content: 'Алло, добрый день.' });
     const audio = wavInput(3);
     const t = await transcribeAudioLlm(audio, options('voxtral-small'));
     const req = server.last(CHAT_PATH)!;
     expect(req.headers.authorization).toBe(`Bearer ${KEY}`);
-    const b64 = Buffer.from(audio.bytes).toString('base64');
+    const url = chatParts(req).audioUrl!;
     expect(req.json).toEqual({
       model: VOXTRAL,
       max_tokens: 4096,
@@ -62,11 +62,15 @@ describe('audio chat request body', () => {
           role: 'user',
           content: [
             { type: 'text', text: DEFAULT_AUDIO_LLM_PROMPT },
-            { type: 'audio_url', audio_url: { url: `data:audio/wav;base64,${b64}` } },
+            { type: 'audio_url', audio_url: { url } },
           ],
         },
       ],
     });
+    expect(url.startsWith('data:audio/wav;base64,')).toBe(true);
+    const info = parseWav(audioBytes(url));
+    expect([info.format, info.sampleRate, info.channels, info.bitsPerSample]).toEqual([1, 16000, 1, 16]);
+    expect(info.durationSec).toBeCloseTo(3, 2);
     expect(chatParts(req).system).toBe(false);
     expect(t).toEqual({
       text: 'Алло, добрый день.',
@@ -74,43 +78,10 @@ describe('audio chat request body', () => {
       model: VOXTRAL,
     });
   });
-
-  it('Voxtral gets long audio whole, in one request', async () => {
-    await transcribeAudioLlm(wavInput(95), options('voxtral-small'));
-    expect(server.requestsTo(CHAT_PATH)).toHaveLength(1);
-  });
-
-  it('non-WAV audio goes to Voxtral with its own MIME type', async () => {
-    const mp3 = new Uint8Array([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0, 9, 8, 7]);
-    const t = await transcribeAudioLlm(
-      { bytes: mp3, mimeType: 'audio/mpeg', filename: 'a.mp3' },
-      options('voxtral-small'),
-    );
-    const { audioUrl } = chatParts(server.last(CHAT_PATH));
-    expect(audioUrl?.startsWith('data:audio/mpeg;base64,')).toBe(true);
-    expect(audioBytes(audioUrl).equals(Buffer.from(mp3))).toBe(true);
-    expect(t.segments).toEqual([{ start: 0, end: 0, text: 'fake answer' }]);
-  });
 });
 
-describe('Qwen2-Audio', () => {
-  it('sends audio up to 30 s as it is', async () => {
-    const audio = wavInput(30);
-    server.setBehaviour({ kind: 'answer', content: "The original content of this audio is: 'Hello there.'" });
-    const t = await transcribeAudioLlm({ ...audio, language: 'en' }, options('qwen2-audio'));
-    expect(server.requestsTo(CHAT_PATH)).toHaveLength(1);
-    const req = server.last(CHAT_PATH)!;
-    expect((req.json as { model: string }).model).toBe(QWEN);
-    expect(audioBytes(chatParts(req).audioUrl).equals(Buffer.from(audio.bytes))).toBe(true);
-    expect(t).toEqual({
-      text: 'Hello there.',
-      segments: [{ start: 0, end: 30, text: 'Hello there.' }],
-      model: QWEN,
-      language: 'en',
-    });
-  });
-
-  it('splits 70 s WAV into three ≤ 30 s WAV requests and makes one segment per chunk', async () => {
+describe('long audio', () => {
+  it('70 s goes in three ≤ 30 s chunks, one contiguous segment per chunk', async () => {
     server.setBehaviour((req) => {
       const info = parseWav(audioBytes(chatParts(req).audioUrl));
       return { kind: 'answer', content: `part of ${info.durationSec.toFixed(3)} s` };
@@ -122,45 +93,26 @@ describe('Qwen2-Audio', () => {
       const { text, audioUrl, system } = chatParts(r);
       expect(text).toBe(DEFAULT_AUDIO_LLM_PROMPT);
       expect(system).toBe(false);
-      expect(audioUrl?.startsWith('data:audio/wav;base64,')).toBe(true);
       const info = parseWav(audioBytes(audioUrl));
       expect(info.durationSec).toBeLessThanOrEqual(30);
-      expect(info.sampleRate).toBe(8000);
+      expect(info.sampleRate).toBe(16000);
       expect((r.json as { max_tokens: number }).max_tokens).toBe(4096);
     }
-    const third = 70 / 3;
-    expect(t.segments.map((s) => [s.start, s.end])).toEqual([
-      [0, 23.333],
-      [23.333, 46.667],
-      [46.667, 70],
-    ]);
-    expect(t.segments[0]!.text).toBe(`part of ${third.toFixed(3)} s`);
+    expect(t.segments).toHaveLength(3);
+    expect(t.segments[0]!.start).toBe(0);
+    expect(t.segments[2]!.end).toBeCloseTo(70, 2);
+    expect(t.segments[1]!.start).toBe(t.segments[0]!.end);
+    expect(t.segments[2]!.start).toBe(t.segments[1]!.end);
     expect(t.text).toBe(t.segments.map((s) => s.text).join(' '));
   });
 
-  it('refuses non-WAV audio of unknown length as unsupported without calling', async () => {
-    const e = await failure(
-      transcribeAudioLlm(
-        { bytes: new Uint8Array([0x4f, 0x67, 0x67, 0x53, 1, 2]), mimeType: 'audio/ogg', filename: 'a.ogg' },
-        options('qwen2-audio'),
-      ),
-    );
-    expect(e.category).toBe('unsupported');
-    expect(e.message).toMatch(/30 s.*only WAV can be split/);
-    expect(server.requestsTo(CHAT_PATH)).toHaveLength(0);
-  });
-
-  it('sends short non-WAV audio when the caller says it is short, refuses it when long', async () => {
-    const ogg = {
-      bytes: new Uint8Array([0x4f, 0x67, 0x67, 0x53, 1, 2]),
-      mimeType: 'audio/ogg',
-      filename: 'a.ogg',
-    };
-    await transcribeAudioLlm({ ...ogg, durationSec: 12 }, options('qwen2-audio'));
-    expect(server.requestsTo(CHAT_PATH)).toHaveLength(1);
-    expect(
-      (await failure(transcribeAudioLlm({ ...ogg, durationSec: 45 }, options('qwen2-audio')))).category,
-    ).toBe('unsupported');
+  it('Voxtral gets the same chunks (segment ends are real times)', async () => {
+    let n = 0;
+    server.setBehaviour(() => ({ kind: 'answer', content: `chunk ${++n}` }));
+    const t = await transcribeAudioLlm(wavInput(70), options('voxtral-small'));
+    expect(server.requestsTo(CHAT_PATH)).toHaveLength(3);
+    expect(t.segments.at(-1)!.end).toBeCloseTo(70, 2);
+    expect(t.text).toBe('chunk 1 chunk 2 chunk 3');
   });
 
   it('a chunk failure fails the provider, with the category of that failure', async () => {
@@ -182,6 +134,16 @@ describe('Qwen2-Audio', () => {
     );
     expect(e.category).toBe('cancelled');
     expect(server.requestsTo(CHAT_PATH).length).toBeLessThanOrEqual(1);
+  });
+
+  it('silent stretches are not sent (a model would invent words for them)', async () => {
+    const silent = makeWav({ seconds: 70, sampleRate: 8000 }).fill(0, 44);
+    const t = await transcribeAudioLlm(
+      { bytes: silent, mimeType: 'audio/wav', filename: 's.wav' },
+      options('qwen2-audio'),
+    );
+    expect(server.requestsTo(CHAT_PATH)).toHaveLength(0);
+    expect(t).toEqual({ text: '', segments: [], model: QWEN });
   });
 });
 

@@ -81,12 +81,10 @@ describe('request', () => {
     expect(e.message.length).toBeLessThanOrEqual(500);
   });
 
-  it('follows redirects only for downloads', async () => {
+  it('follows redirects only for guarded downloads', async () => {
     srv.setBehaviour({ kind: 'status', status: 302, headers: { location: '/target' } }, '/moved');
     srv.setBehaviour({ kind: 'status', status: 200, body: 'here' }, '/target');
-    expect((await request({ url: `${srv.url}/moved`, timeoutMs: 1000, followRedirects: true })).text).toBe(
-      'here',
-    );
+    expect((await request({ url: `${srv.url}/moved`, timeoutMs: 1000, guard: {} })).text).toBe('here');
     expect((await failure(request({ url: `${srv.url}/moved`, timeoutMs: 1000 }))).status).toBe(302);
   });
 

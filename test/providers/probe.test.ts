@@ -115,4 +115,26 @@ describe('probeProviders', () => {
     expect(calls).toEqual(['http://llm.internal:8000/v1/models']);
     expect(out[0]).toMatchObject({ reachable: true, models: ['qwen2.5-14b'] });
   });
+
+  it('WhisperX: reports the detected server style, a configured one that disagrees, and each of several instances', async () => {
+    const fast = await startFakeWhisperX({ style: 'fastapi' });
+    const gone = await startFakeWhisperX();
+    const goneUrl = gone.url;
+    await gone.close();
+    try {
+      const [, auto] = await probeProviders(loadConfig({ WHISPERX_URL: fast.url }));
+      expect(auto).toMatchObject({ reachable: true, api: 'fastapi' });
+      expect(auto!.error).toBeUndefined();
+      const [, wrong] = await probeProviders(loadConfig({ WHISPERX_URL: fast.url, WHISPERX_API: 'asr' }));
+      expect(wrong!.error).toBe('WHISPERX_API=asr but the server speaks fastapi');
+      const [, two] = await probeProviders(loadConfig({ WHISPERX_URL: `${goneUrl},${fast.url}` }));
+      expect(two).toMatchObject({ reachable: true, url: fast.url, error: '1 of 2 instances unreachable' });
+      expect(two!.instances).toEqual([
+        { url: goneUrl, reachable: false, error: expect.stringMatching(/ECONNREFUSED|fetch failed/) },
+        { url: fast.url, reachable: true, api: 'fastapi' },
+      ]);
+    } finally {
+      await fast.close();
+    }
+  });
 });

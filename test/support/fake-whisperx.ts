@@ -56,14 +56,75 @@ export const DEFAULT_SEGMENTS: FakeSegment[] = [
   { start: 2.5, end: 4.75, text: ' Thank you for calling.' },
 ];
 
+/**
+ * Which server the fake is (additive; default 'asr'):
+ *   asr      whisper-asr-webservice, as above
+ *   fastapi  whisperX-FastAPI: POST /speech-to-text (multipart `file`) → {identifier, message};
+ *            GET /task/{identifier} → {status: 'processing'} for `pollsBeforeDone` polls,
+ *            then {status: 'completed', result: {segments}, metadata: {language}}
+ *            (or {status: 'failed', error} when the answer's text is "FAIL")
+ *   openai   POST /v1/audio/transcriptions (multipart `file`, `model`, `response_format`)
+ *            → verbose_json {text, segments, language, duration}
+ * Each serves /openapi.json listing its own paths (for style detection).
+ */
+export type WhisperXStyle = 'asr' | 'fastapi' | 'openai';
+export const FASTAPI_SUBMIT_PATH = '/speech-to-text';
+export const OPENAI_TRANSCRIPTIONS_PATH = '/v1/audio/transcriptions';
+
 export async function startFakeWhisperX(
-  options: { behaviour?: WhisperXBehaviour } = {},
+  options: { behaviour?: WhisperXBehaviour; style?: WhisperXStyle; pollsBeforeDone?: number } = {},
 ): Promise<FakeWhisperX> {
+  const style = options.style ?? 'asr';
+  const tasks = new Map<string, { polls: number; body: Record<string, unknown> }>();
+  const fileField = style === 'asr' ? 'audio_file' : 'file';
+  const mainPath =
+    style === 'asr' ? ASR_PATH : style === 'fastapi' ? FASTAPI_SUBMIT_PATH : OPENAI_TRANSCRIPTIONS_PATH;
   const fake = await startFakeServer<AsrAnswer>({
-    mainPath: ASR_PATH,
+    mainPath,
     errorShape: 'detail',
     answer: (req, a) => {
       if (req.method !== 'POST') return json(405, { detail: 'Method Not Allowed' });
+      if (style !== 'asr') {
+        if (!req.files?.[fileField]) {
+          return json(422, {
+            detail: [{ type: 'missing', loc: ['body', fileField], msg: 'Field required' }],
+          });
+        }
+        const segs = typeof a.segments === 'function' ? a.segments(req) : (a.segments ?? DEFAULT_SEGMENTS);
+        const text = a.text === undefined || a.text === null ? segs.map((x) => x.text).join('') : a.text;
+        const language = a.language ?? req.query['language'] ?? req.fields?.['language'] ?? 'en';
+        if (style === 'openai') {
+          return json(200, {
+            task: 'transcribe',
+            language,
+            duration: segs.at(-1)?.end ?? 0,
+            text,
+            segments: segs.map((x, id) => ({
+              id,
+              seek: 0,
+              start: x.start,
+              end: x.end,
+              text: x.text,
+              tokens: [],
+              temperature: 0,
+            })),
+          });
+        }
+        const identifier = crypto.randomUUID();
+        tasks.set(identifier, {
+          polls: 0,
+          body:
+            text === 'FAIL'
+              ? { status: 'failed', result: null, error: 'CUDA out of memory' }
+              : {
+                  status: 'completed',
+                  result: { segments: segs.map((x) => ({ ...x, words: [] })), word_segments: [] },
+                  metadata: { language, task_type: 'full_process' },
+                  error: null,
+                },
+        });
+        return json(200, { identifier, message: 'Task queued' });
+      }
       if (!req.files?.['audio_file']) {
         return json(422, {
           detail: [{ type: 'missing', loc: ['body', 'audio_file'], msg: 'Field required', input: null }],
@@ -97,6 +158,22 @@ export async function startFakeWhisperX(
       };
     },
     routes: (req) => {
+      if (style === 'fastapi' && req.path.startsWith('/task/')) {
+        const task = tasks.get(req.path.slice(6));
+        if (!task) return json(404, { detail: 'Task not found' });
+        task.polls++;
+        if (task.polls <= (options.pollsBeforeDone ?? 2)) {
+          return json(200, { status: 'processing', result: null, metadata: {}, error: null });
+        }
+        return json(200, task.body);
+      }
+      if (req.path === '/openapi.json' && style !== 'asr') {
+        const paths =
+          style === 'fastapi'
+            ? { '/speech-to-text': { post: {} }, '/task/{identifier}': { get: {} }, '/task/all': { get: {} } }
+            : { '/v1/audio/transcriptions': { post: {} }, '/v1/models': { get: {} } };
+        return json(200, { openapi: '3.1.0', info: { title: style, version: '1' }, paths });
+      }
       if (req.path === '/openapi.json') {
         return json(200, {
           openapi: '3.1.0',
