@@ -53,7 +53,7 @@ export function wordEditDistance(a: readonly string[], b: readonly string[]): nu
       const sub = prev[j - 1]! + (s[j - 1] === li ? 0 : 1);
       const del = prev[j]! + 1;
       const ins = cur[j - 1]! + 1;
-      cur[j] = sub < del ? (sub < ins ? sub : ins) : del < ins ? del : ins;
+      cur[j] = Math.min(sub, del, ins);
     }
     [prev, cur] = [cur, prev];
   }
