@@ -1,4 +1,9 @@
 // The ordered list of migration files. Kept as a list (not a directory scan) so edge
 // bundles, which cannot read the disk, still know which migrations /readyz expects.
 // A test checks it matches migrations/*.sql.
-export const MIGRATIONS = ['001_jobs.sql', '002_notify_finished.sql', '003_cheaper_hot_path.sql'] as const;
+export const MIGRATIONS = [
+  '001_jobs.sql',
+  '002_notify_finished.sql',
+  '003_cheaper_hot_path.sql',
+  '006_comparisons.sql',
+] as const;

@@ -40,7 +40,8 @@ export interface ListPage {
 export async function listJobs(db: Queryable, q: ListQuery): Promise<ListPage> {
   const { limit = 50, cursor, status, ...filter } = q;
   const params: unknown[] = [];
-  const where = buildWhere(filter, params).sql;
+  // Transcription comparisons (migration 006) are the service's own work, never a caller's job.
+  const where = `${buildWhere(filter, params).sql} AND parent_id IS NULL`;
   let keyset = '';
   if (cursor) {
     params.push(decodeCursor(cursor));

@@ -5,6 +5,9 @@
 //   - terminal counts, error counters and durations: jobs *finished within the window*
 //     (default 1h), from ai_jobs_finished_idx; durations use the latest ≤10,000 of them;
 //   - table size: the planner's estimate (pg_class.reltuples), free to read.
+// Transcription comparisons (task_type transcribe_compare, migration 006) are left out of
+// every figure but by_type, where the ops page sees their backlog. They are filtered by
+// task_type, which every index read here INCLUDEs (parent_id would cost a heap fetch per row).
 import type { Queryable } from '../db/port.ts';
 
 export interface Stats {
@@ -41,7 +44,8 @@ by_type AS (
   ) t GROUP BY task_type, model_profile
 ),
 finished AS (
-  SELECT status, error_category, duration_ms, finished_at FROM ai_jobs, w WHERE finished_at > w.since
+  SELECT status, error_category, duration_ms, finished_at FROM ai_jobs, w
+  WHERE finished_at > w.since AND task_type <> 'transcribe_compare'
 ),
 errors AS (
   SELECT category, count(*) FILTER (WHERE status = 'failed')::int AS failed,
@@ -49,7 +53,8 @@ errors AS (
   FROM (
     SELECT error_category AS category, status FROM finished WHERE status = 'failed'
     UNION ALL
-    SELECT error_category, status FROM ai_jobs WHERE status = 'pending' AND error_category IS NOT NULL
+    SELECT error_category, status FROM ai_jobs
+    WHERE status = 'pending' AND error_category IS NOT NULL AND task_type <> 'transcribe_compare'
   ) e GROUP BY category
 ),
 durations AS (
@@ -57,12 +62,15 @@ durations AS (
   ORDER BY finished_at DESC LIMIT 10000
 )
 SELECT
-  (SELECT count(*) FROM ai_jobs WHERE status = 'pending')::int AS pending,
-  (SELECT count(*) FROM ai_jobs WHERE status = 'pending' AND run_after <= now())::int AS pending_ready,
-  (SELECT count(*) FROM ai_jobs WHERE status = 'running')::int AS running,
-  (SELECT count(*) FROM ai_jobs WHERE status = 'running' AND lease_expires_at < now())::int AS expired_leases,
+  (SELECT count(*) FROM ai_jobs WHERE status = 'pending' AND task_type <> 'transcribe_compare')::int AS pending,
+  (SELECT count(*) FROM ai_jobs
+     WHERE status = 'pending' AND run_after <= now() AND task_type <> 'transcribe_compare')::int AS pending_ready,
+  (SELECT count(*) FROM ai_jobs WHERE status = 'running' AND task_type <> 'transcribe_compare')::int AS running,
+  (SELECT count(*) FROM ai_jobs
+     WHERE status = 'running' AND lease_expires_at < now() AND task_type <> 'transcribe_compare')::int AS expired_leases,
   (SELECT (extract(epoch FROM now() - min(run_after)) * 1000)::bigint
-     FROM ai_jobs WHERE status = 'pending' AND run_after <= now()) AS oldest_pending_age_ms,
+     FROM ai_jobs WHERE status = 'pending' AND run_after <= now() AND task_type <> 'transcribe_compare')
+     AS oldest_pending_age_ms,
   (SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = 'ai_jobs'::regclass) AS total_estimate,
   (SELECT coalesce(json_agg(b ORDER BY b.task_type, b.model_profile), '[]') FROM by_type b) AS by_type,
   (SELECT json_build_object(
