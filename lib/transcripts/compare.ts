@@ -45,7 +45,7 @@ export function measured(attempt: TranscriptionAttempt, audioSec: number | undef
 export function withAgreements(attempts: readonly TranscriptionAttempt[], i: number): TranscriptionAttempt[] {
   const out = attempts.map((a) => ({ ...a }));
   const me = out[i];
-  if (!me || me.status !== 'completed') return out;
+  if (me?.status !== 'completed') return out;
   const mine = { ...me.agreement };
   out.forEach((other, j) => {
     if (j === i || other.status !== 'completed') return;

@@ -97,7 +97,7 @@ function compareHandler(
   return {
     ...base,
     provider,
-    async run(job, { signal, log, metrics }) {
+    async run(job, { signal, log }) {
       const target = await loadComparison(db, job.id);
       const entry = target?.attempts[target.index];
       // Parent pruned, or its entry already written (this job re-run after a crash between
