@@ -113,8 +113,22 @@ async function run(design: Design): Promise<Outcome> {
         20,
       );
     }
-    const failed = await creator.query(`SELECT count(*)::int AS n FROM ai_jobs WHERE status <> 'completed'`);
-    if ((failed.rows[0] as { n: number }).n !== 0) throw new Error(`${design}: some jobs did not complete`);
+    // Every transcript completed; every comparison job ended (it completes just after recording).
+    const notDone = await creator.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ai_jobs WHERE parent_id IS NULL AND status <> 'completed'`,
+    );
+    if (notDone.rows[0]!.n !== 0) throw new Error(`${design}: some transcripts did not complete`);
+    await until(
+      async () =>
+        (
+          await creator.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM ai_jobs WHERE parent_id IS NOT NULL AND status IN ('pending', 'running')`,
+          )
+        ).rows[0]!.n === 0,
+      'the comparison jobs to end',
+      30_000,
+      20,
+    );
     return {
       design,
       available: ids.map((id) => finishedAt.get(id)! - created.get(id)!),
