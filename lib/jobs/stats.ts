@@ -5,9 +5,6 @@
 //   - terminal counts, error counters and durations: jobs *finished within the window*
 //     (default 1h), from ai_jobs_finished_idx; durations use the latest ≤10,000 of them;
 //   - table size: the planner's estimate (pg_class.reltuples), free to read.
-// Transcription comparisons (task_type transcribe_compare, migration 006) are left out of
-// every figure but by_type, where the ops page sees their backlog. They are filtered by
-// task_type, which every index read here INCLUDEs (parent_id would cost a heap fetch per row).
 import type { Queryable } from '../db/port.ts';
 
 export interface Stats {
@@ -27,6 +24,10 @@ export interface Stats {
   total_estimate: number;
 }
 
+// Transcription comparisons (task_type transcribe_compare, migration 006) are left out of
+// every figure but by_type, where the ops page sees their backlog. They are filtered by
+// task_type, which every index read here INCLUDEs (parent_id would cost a heap fetch per row).
+//
 // One statement, one round trip (it matters on the edge, where each query is a WebSocket
 // exchange), each part served by its own index:
 //   queue counts        partial indexes on pending (claim_idx) and running (lease_idx)
