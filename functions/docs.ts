@@ -8,7 +8,7 @@ const docs = defineFunction({
   path: '/docs',
   auth: false,
   summary: 'Human-readable API reference',
-  responses: { 200: 'HTML' },
+  responses: { 200: { description: 'the API reference as an HTML page', content: 'text/html' } },
   handler: (c) => c.html(renderDocs(apiDocument())),
 });
 
@@ -24,7 +24,7 @@ function renderDocs(doc: Record<string, unknown>): string {
       {
         summary: string;
         requestBody?: unknown;
-        parameters: unknown[];
+        parameters?: unknown[];
         responses: Record<string, { description: string }>;
       }
     >
@@ -39,7 +39,7 @@ function renderDocs(doc: Record<string, unknown>): string {
         .map(([s, r]) => `<li><code>${esc(s)}</code> ${esc(r.description)}</li>`)
         .join('');
       return `<section><h2><span class="m ${m}">${m.toUpperCase()}</span> <code>${esc(p)}</code></h2><p>${esc(op.summary)}</p>
-${op.parameters.length ? `<details><summary>parameters</summary><pre>${esc(JSON.stringify(op.parameters, null, 2))}</pre></details>` : ''}
+${op.parameters?.length ? `<details><summary>parameters</summary><pre>${esc(JSON.stringify(op.parameters, null, 2))}</pre></details>` : ''}
 ${json ? `<details><summary>request body</summary><pre>${esc(JSON.stringify(json.schema, null, 2))}</pre></details>` : ''}
 ${json?.example ? `<details open><summary>example</summary><pre>${esc(JSON.stringify(json.example, null, 2))}</pre></details>` : ''}
 <ul>${responses}</ul></section>`;

@@ -1,5 +1,6 @@
 // GET /healthz — the process is alive (Kubernetes liveness). Open; touches nothing.
 import { defineFunction } from '../lib/http/define.ts';
+import { healthResponse } from '../lib/http/responses.ts';
 
 export default defineFunction({
   name: 'healthz',
@@ -7,6 +8,6 @@ export default defineFunction({
   path: '/healthz',
   auth: false,
   summary: 'Process health',
-  responses: { 200: '{"status":"ok"}' },
+  responses: { 200: { description: 'alive', schema: healthResponse } },
   handler: (c) => c.json({ status: 'ok' }),
 });

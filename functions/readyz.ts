@@ -3,6 +3,7 @@
 import { appliedMigrations } from '../lib/db/migrate.ts';
 import { MIGRATIONS } from '../lib/db/migrations.ts';
 import { defineFunction } from '../lib/http/define.ts';
+import { readyResponse } from '../lib/http/responses.ts';
 
 const READY_TIMEOUT_MS = 2000;
 
@@ -12,7 +13,10 @@ export default defineFunction({
   path: '/readyz',
   auth: false,
   summary: 'Readiness: database reachable and migrated',
-  responses: { 200: '{"status":"ready"}', 503: '{"status":"not_ready","reason"}' },
+  responses: {
+    200: { description: 'ready', schema: readyResponse },
+    503: { description: 'not ready: database unreachable or migrations pending', schema: readyResponse },
+  },
   async handler(c) {
     const { db, clock } = c.var.deps;
     let applied: string[] | null;

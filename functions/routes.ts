@@ -16,6 +16,7 @@ import jobsList from './jobs/list.ts';
 import jobsReap from './jobs/reap.ts';
 import jobsRetry from './jobs/retry.ts';
 import jobsRetryByFilter from './jobs/retry-by-filter.ts';
+import jobsSearch from './jobs/search.ts';
 import providersStatus from './providers/status.ts';
 import readyz from './readyz.ts';
 import stats from './stats.ts';
@@ -30,6 +31,7 @@ export const ROUTES: readonly FunctionDef[] = [
   jobsCancel,
   jobsClaim,
   jobsReap,
+  jobsSearch,
   jobsGet,
   jobsComplete,
   jobsFail,

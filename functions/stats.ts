@@ -2,6 +2,7 @@
 // (?window=1h, ≤ 7 d), durations; never a full-table count.
 import * as z from 'zod/mini';
 import { defineFunction } from '../lib/http/define.ts';
+import { statsResponse } from '../lib/http/responses.ts';
 import { parseQuery } from '../lib/http/validate.ts';
 import { durationMs } from '../lib/jobs/schemas.ts';
 import { jobStats } from '../lib/jobs/stats.ts';
@@ -15,7 +16,7 @@ export default defineFunction({
   auth: true,
   summary: 'Queue and error counters',
   query,
-  responses: { 200: 'stats' },
+  responses: { 200: { description: 'queue and window statistics', schema: statsResponse } },
   async handler(c) {
     const { window = 3_600_000 } = parseQuery(c, query);
     return c.json(await jobStats(c.var.deps.db, window));

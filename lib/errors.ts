@@ -3,13 +3,18 @@
 export const ERROR_STATUS = {
   validation_error: 400,
   invalid_json: 400,
+  /** Malformed HTTP, refused by Node's parser before routing. */
+  bad_request: 400,
   unauthorized: 401,
   not_found: 404,
   method_not_allowed: 405,
   idempotency_conflict: 409,
   lease_lost: 409,
   invalid_state: 409,
+  request_timeout: 408,
   payload_too_large: 413,
+  /** Request line and headers over Node's 16 KiB. */
+  headers_too_large: 431,
   internal: 500,
   not_configured: 503,
   unavailable: 503,

@@ -1,33 +1,35 @@
 // npm start: the API and the built-in workers in one process. With DATABASE_URL unset it
-// runs on embedded PGlite under .data/pglite (nothing to install); with DATABASE_URL set
-// it is the same pair of processes Kubernetes runs, folded into one for development.
+// runs on embedded PGlite under .data/pglite (nothing to install; one process per
+// directory, see lib/db/pglite-lock.ts); with DATABASE_URL set it is the same pair of
+// processes Kubernetes runs, folded into one for development.
 import { hostname } from 'node:os';
-import { ConfigError, loadConfig } from '../lib/config/load.ts';
+import { configOrExit } from '../lib/config/startup.ts';
 import { migrate } from '../lib/db/migrations-fs.ts';
-import { openDb, resolveDbTarget } from '../lib/db/open.ts';
+import { explainDbError, openDatabase, redactDatabaseUrl } from '../lib/db/startup.ts';
 import { closeHttpPools } from '../lib/providers/http.ts';
 import { startApi } from '../lib/server/server.ts';
 import { createLogger } from '../lib/telemetry/log.ts';
 import { startWorker } from '../workers/main.ts';
 
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig(process.env);
-} catch (e) {
-  console.error(e instanceof ConfigError ? e.message : e);
-  process.exit(1);
-}
+const config = configOrExit();
 const log = createLogger(config.LOG_LEVEL, { process: 'dev' });
-const target = resolveDbTarget(config.DATABASE_URL);
-if (target.driver === 'pglite') {
-  log.info({ dir: target.dataDir ?? 'memory' }, 'DATABASE_URL unset: using the embedded database (PGlite)');
+const fail = (err: unknown): never => {
+  process.stderr.write(`npm start: ${explainDbError(err, config.DATABASE_URL).message}\n`);
+  process.exit(1);
+};
+if (!config.DATABASE_URL) {
+  log.info(
+    { database: redactDatabaseUrl(undefined) },
+    'DATABASE_URL unset: using the embedded database (PGlite)',
+  );
 }
 let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
-const db = await openDb(config.DATABASE_URL, {
+const db = await openDatabase(config.DATABASE_URL, {
   poolMax: config.DATABASE_POOL_MAX,
   onError: (err) => worker?.onDbError(err),
-});
-if (config.MIGRATE_ON_START) await migrate(db);
+  note: (msg, fields) => log.info(fields ?? {}, msg),
+}).catch(fail);
+if (config.MIGRATE_ON_START) await migrate(db).catch(fail);
 const api = await startApi(config, db, log);
 worker = await startWorker(config, { db, log });
 log.info(

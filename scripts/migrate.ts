@@ -1,17 +1,18 @@
 // npm run migrate (dist/migrate.mjs): apply pending migrations to DATABASE_URL once and
-// exit. Safe to run from many pods at once (advisory lock).
-import { ConfigError, loadConfig } from '../lib/config/load.ts';
+// exit. Safe to run from many pods at once (advisory lock). Exit 1 with an explained
+// message (the variable, the host, the likely fix) when the database cannot be used.
+import { configOrExit } from '../lib/config/startup.ts';
 import { migrate } from '../lib/db/migrations-fs.ts';
-import { openDb } from '../lib/db/open.ts';
+import { explainDbError, openDatabase } from '../lib/db/startup.ts';
 
+const config = configOrExit();
 try {
-  const config = loadConfig(process.env);
-  const db = await openDb(config.DATABASE_URL, { poolMax: 1 });
+  const db = await openDatabase(config.DATABASE_URL, { poolMax: 1 });
   const t0 = Date.now();
   const applied = await migrate(db);
   await db.close();
   console.log(JSON.stringify({ applied, ms: Date.now() - t0 }));
-} catch (e) {
-  console.error(e instanceof ConfigError ? e.message : `migration failed: ${(e as Error).message}`);
+} catch (err) {
+  console.error(`migration failed: ${explainDbError(err, config.DATABASE_URL).message}`);
   process.exit(1);
 }

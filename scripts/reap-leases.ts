@@ -3,32 +3,25 @@
 // ({"requeued","failed","pruned","ms"}) and exits 0, or prints {"error"} and exits 1.
 // The built-in worker does the same on a timer; this is for deployments that want it
 // independent of worker pods.
-import { ConfigError, loadConfig } from '../lib/config/load.ts';
-import { openDb } from '../lib/db/open.ts';
+import { configOrExit } from '../lib/config/startup.ts';
 import type { Db } from '../lib/db/port.ts';
+import { explainDbError, openDatabase } from '../lib/db/startup.ts';
 import { reapOnce } from '../workers/reaper.ts';
-import { describeError } from '../workers/retry.ts';
+import { describeError, isTransientDbError } from '../workers/retry.ts';
 
 async function main(): Promise<number> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(JSON.stringify({ error: err.message }));
-      return 1;
-    }
-    throw err;
-  }
+  const config = configOrExit(process.env, (message) => JSON.stringify({ error: message }));
   const t0 = performance.now();
   let db: Db | undefined;
   try {
-    db = await openDb(config.DATABASE_URL, { poolMax: 1, applicationName: 'ai-service-reaper' });
+    db = await openDatabase(config.DATABASE_URL, { poolMax: 1, applicationName: 'ai-service-reaper' });
     const summary = await reapOnce(db, config.JOB_RETENTION);
     console.log(JSON.stringify(summary));
     return 0;
   } catch (err) {
-    console.error(JSON.stringify({ error: describeError(err), ms: Math.round(performance.now() - t0) }));
+    const error =
+      isTransientDbError(err) || !db ? explainDbError(err, config.DATABASE_URL).message : describeError(err);
+    console.error(JSON.stringify({ error, ms: Math.round(performance.now() - t0) }));
     return 1;
   } finally {
     await db?.close().catch(() => {});

@@ -1,17 +1,19 @@
 // Entry point of the worker process (`npm run worker`): configuration, database, the
 // worker (workers/worker.ts), and the process-level concerns — signals and exit codes.
 //
-//   bad configuration        → the message on stderr, exit 1
+//   bad configuration        → the message on stderr, exit 1 (also a DATABASE_URL that can
+//                              never work: not a URL, a PGlite directory in use)
 //   SIGTERM / SIGINT         → stop claiming, drain within WORKER_SHUTDOWN_GRACE, release
 //                              the rest, close the database, exit 0 (a second signal: exit 1)
-//   database errors          → never fatal: the worker backs off and reports not ready
+//   database errors          → never fatal: the worker backs off and reports not ready;
+//                              until the database first answers, one explained line per attempt
 //
 // Importing this module (scripts/dev.ts) only re-exports startWorker; it runs main()
 // only when executed directly.
 import { pathToFileURL } from 'node:url';
-import { ConfigError, loadConfig } from '../lib/config/load.ts';
-import type { Config } from '../lib/config/schema.ts';
-import { openDb } from '../lib/db/open.ts';
+import { configOrExit } from '../lib/config/startup.ts';
+import type { Db } from '../lib/db/port.ts';
+import { explainDbError, openDatabase, redactDatabaseUrl, untilReachable } from '../lib/db/startup.ts';
 import { closeHttpPools } from '../lib/providers/http.ts';
 import { createLogger } from '../lib/telemetry/log.ts';
 import { describeError } from './retry.ts';
@@ -26,16 +28,7 @@ export {
 } from './worker.ts';
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = configOrExit();
   const log = createLogger(config.LOG_LEVEL, { process: 'worker' });
   process.on('unhandledRejection', (err) => {
     // Every database and provider call is awaited inside try/catch; one that escapes is a
@@ -45,12 +38,14 @@ async function main(): Promise<void> {
 
   let worker: WorkerHandle | undefined;
   let stopping = false;
+  const giveUp = new AbortController();
   const shutdown = async (signal: string) => {
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting without waiting');
       process.exit(1);
     }
     stopping = true;
+    giveUp.abort();
     // A signal during start-up: nothing has been claimed yet.
     if (!worker) process.exit(0);
     log.info(
@@ -70,17 +65,38 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  const db = await openDb(config.DATABASE_URL, {
-    poolMax: config.DATABASE_POOL_MAX,
-    applicationName: 'ai-service-worker',
-    // Idle pooled connections and the LISTEN connection die when PostgreSQL restarts;
-    // the worker re-establishes its LISTEN session on these.
-    onError: (err) => {
-      if (worker) worker.onDbError(err);
-      else log.warn({ err: describeError(err) }, 'database connection error');
-    },
+  // A DATABASE_URL that can never work (not a URL, a PGlite directory held by another
+  // process) stops start-up; an unreachable server does not: the worker starts (probes
+  // answer "not ready") and says once per attempt why it cannot reach the database.
+  let db: Db;
+  try {
+    db = await openDatabase(config.DATABASE_URL, {
+      poolMax: config.DATABASE_POOL_MAX,
+      applicationName: 'ai-service-worker',
+      verify: false,
+      note: (msg, fields) => log.info(fields ?? {}, msg),
+      // Idle pooled connections die when PostgreSQL restarts; the worker notes it and
+      // checks its LISTEN session.
+      onError: (err) => {
+        if (worker) worker.onDbError(err);
+        else log.warn({ err: describeError(err) }, 'database connection error');
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`worker: ${explainDbError(err, config.DATABASE_URL).message}\n`);
+    process.exit(1);
+  }
+  const reachable = untilReachable(
+    db,
+    config.DATABASE_URL,
+    (problem, attempt, retryInMs) =>
+      log.error({ attempt, retry_in_s: Math.round(retryInMs / 100) / 10 }, `${problem.message}; retrying`),
+    giveUp.signal,
+  ).then((ok) => {
+    if (ok) log.info({ database: redactDatabaseUrl(config.DATABASE_URL) }, 'database reachable');
   });
   worker = await startWorker(config, { db, log, migrate: config.MIGRATE_ON_START });
+  void reachable;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

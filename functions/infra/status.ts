@@ -1,6 +1,7 @@
 // GET /api/v1/infra/status — AI-server sidecar telemetry (GPU, containers, vLLM and
 // WhisperX live metrics) from INFRA_STATUS_URL, normalised; `configured: false` when unset.
 import { defineFunction } from '../../lib/http/define.ts';
+import { infraStatus } from '../../lib/http/responses.ts';
 import { fetchInfraStatus } from '../../lib/infra/status.ts';
 
 export default defineFunction({
@@ -9,7 +10,7 @@ export default defineFunction({
   path: '/api/v1/infra/status',
   auth: true,
   summary: 'AI-server sidecar telemetry (see docs/infra-sidecar.md)',
-  responses: { 200: 'normalised telemetry, or {"configured":false}' },
+  responses: { 200: { description: 'normalised telemetry, or {"configured":false}', schema: infraStatus } },
   async handler(c) {
     const { config, fetch, clock } = c.var.deps;
     return c.json(

@@ -2,12 +2,26 @@
 // merged into each item; any invalid item rejects the whole batch (400, naming the
 // item indexes); an idempotency conflict rejects it too (409); otherwise one result per
 // item, in order: created or existing.
+import * as z from 'zod/mini';
 import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson, labels } from '../../lib/http/job-response.ts';
+import { batchResult } from '../../lib/http/responses.ts';
 import { issuesOf, parseBody } from '../../lib/http/validate.ts';
 import { createJobs } from '../../lib/jobs/create.ts';
-import { batchCreateSchema, type CreateJob, createJobSchema } from '../../lib/jobs/schemas.ts';
+import {
+  batchCreateSchema,
+  type CreateJob,
+  createJobSchema,
+  MAX_BATCH_ITEMS,
+} from '../../lib/jobs/schemas.ts';
+
+// Items are checked one by one after merging `defaults` (so one bad item is reported by
+// index, not as a body error); documented as what each item may hold.
+const documentedBody = z.strictObject({
+  defaults: batchCreateSchema.shape.defaults,
+  jobs: z.array(z.partial(createJobSchema)).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS)),
+});
 
 export default defineFunction({
   name: 'jobs-batch',
@@ -23,10 +37,11 @@ export default defineFunction({
       { owner_ref: 'channel/1002', input: { user: 'Summarise message 1002' }, idempotency_key: 'tg:1002' },
     ],
   },
+  documentedBody,
   responses: {
-    200: '{"results":[{"index","outcome","job"}]}',
-    400: 'invalid items',
-    409: 'idempotency_conflict',
+    200: { description: 'one result per item, in order', schema: batchResult },
+    400: 'validation_error: invalid items (details.items names their indexes and issues)',
+    409: "idempotency_conflict: an item's key belongs to a different job",
   },
   async handler(c) {
     const { db, metrics } = c.var.deps;

@@ -1,6 +1,7 @@
 // POST /api/v1/jobs/claim — atomically lease pending jobs to an external worker.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson } from '../../lib/http/job-response.ts';
+import { claimResult } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { claimJobs } from '../../lib/jobs/claim.ts';
 import { claimSchema } from '../../lib/jobs/schemas.ts';
@@ -13,7 +14,9 @@ export default defineFunction({
   summary: 'Claim pending jobs for a worker; each comes with its lease_token',
   body: claimSchema,
   example: { worker_id: 'gpu-worker-1', limit: 4, task_types: ['transcribe'], lease_timeout: '15m' },
-  responses: { 200: '{"jobs":[…]} (possibly empty)' },
+  responses: {
+    200: { description: 'the claimed jobs with their lease tokens (possibly none)', schema: claimResult },
+  },
   async handler(c) {
     const { db, config, metrics } = c.var.deps;
     const body = await parseBody(c, claimSchema);

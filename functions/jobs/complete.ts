@@ -1,9 +1,11 @@
 // POST /api/v1/jobs/{id}/complete — the lease holder stores the result. A lost lease
-// (reaped, retried, cancelled) is 409 lease_lost and nothing is written.
+// (reaped, retried, cancelled) is 409 lease_lost and nothing is written; the holder
+// repeating its complete gets the completed job back.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson, labels } from '../../lib/http/job-response.ts';
+import { jobResponse } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
-import { completeJob } from '../../lib/jobs/lease.ts';
+import { completeJob, wasReplay } from '../../lib/jobs/lease.ts';
 import { completeSchema } from '../../lib/jobs/schemas.ts';
 
 export default defineFunction({
@@ -18,7 +20,11 @@ export default defineFunction({
     lease_token: '0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f80',
     result: { content: '{"label":"complaint"}', model: 'qwen2.5-14b' },
   },
-  responses: { 200: 'the completed job', 409: 'lease_lost', 404: 'not_found' },
+  responses: {
+    200: { description: 'the completed job', schema: jobResponse },
+    404: 'not_found: no such job',
+    409: 'lease_lost: the lease was reaped, retried or cancelled',
+  },
   async handler(c) {
     const id = jobId(c);
     const body = await parseBody(c, completeSchema);
@@ -28,7 +34,7 @@ export default defineFunction({
       { id, workerId: body.worker_id, leaseToken: body.lease_token },
       body.result,
     );
-    metrics.jobCompleted(labels(job), job.duration_ms);
+    if (!wasReplay(job)) metrics.jobCompleted(labels(job), job.duration_ms);
     return c.json(jobJson(job));
   },
 });

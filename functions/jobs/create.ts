@@ -2,6 +2,7 @@
 // idempotency_key (200); the same key for a different job is 409.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson, labels } from '../../lib/http/job-response.ts';
+import { jobResponse } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { createJob } from '../../lib/jobs/create.ts';
 import { createJobSchema } from '../../lib/jobs/schemas.ts';
@@ -21,7 +22,11 @@ export default defineFunction({
     input: { system: 'Answer as JSON.', user: 'Classify this call', max_tokens: 256, call_id: '8f2c1d' },
     idempotency_key: 'call_analysis:beeline/8f2c1d',
   },
-  responses: { 201: 'created', 200: 'idempotent repeat: the existing job', 409: 'idempotency_conflict' },
+  responses: {
+    201: { description: 'created', schema: jobResponse },
+    200: { description: 'idempotent repeat: the existing job', schema: jobResponse },
+    409: 'idempotency_conflict: the key belongs to a different job',
+  },
   async handler(c) {
     const { db, metrics, log } = c.var.deps;
     const body = await parseBody(c, createJobSchema);

@@ -1,9 +1,11 @@
 // POST /api/v1/jobs/{id}/fail — the lease holder reports a failure category. Retryable
 // categories go back to pending with backoff (honouring retry_after) until max_attempts.
+// The holder repeating a fail whose answer it lost gets the job back (200), not 409.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson, labels } from '../../lib/http/job-response.ts';
+import { jobResponse } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
-import { failJob } from '../../lib/jobs/lease.ts';
+import { failJob, wasReplay } from '../../lib/jobs/lease.ts';
 import { failSchema } from '../../lib/jobs/schemas.ts';
 
 export default defineFunction({
@@ -20,7 +22,14 @@ export default defineFunction({
     message: 'provider answered 429',
     retry_after: 30,
   },
-  responses: { 200: 'the job (pending again, or failed)', 409: 'lease_lost', 404: 'not_found' },
+  responses: {
+    200: {
+      description: 'the job (pending again, or failed); also to the holder repeating its fail',
+      schema: jobResponse,
+    },
+    404: 'not_found: no such job',
+    409: 'lease_lost: the lease was reaped, retried or cancelled',
+  },
   async handler(c) {
     const id = jobId(c);
     const body = await parseBody(c, failSchema);
@@ -30,7 +39,7 @@ export default defineFunction({
       { id, workerId: body.worker_id, leaseToken: body.lease_token },
       { category: body.category, message: body.message, retryAfterMs: body.retry_after, result: body.result },
     );
-    metrics.jobFailed(labels(job), body.category, job.status === 'failed');
+    if (!wasReplay(job)) metrics.jobFailed(labels(job), body.category, job.status === 'failed');
     return c.json(jobJson(job));
   },
 });

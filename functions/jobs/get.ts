@@ -4,6 +4,7 @@ import * as z from 'zod/mini';
 import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson } from '../../lib/http/job-response.ts';
+import { jobResponse } from '../../lib/http/responses.ts';
 import { parseQuery } from '../../lib/http/validate.ts';
 import { durationMs } from '../../lib/jobs/schemas.ts';
 import { waitForTerminal } from '../../lib/jobs/wait.ts';
@@ -18,7 +19,7 @@ export default defineFunction({
   auth: true,
   summary: 'Get a job; ?wait=30s long-polls until it is terminal (≤ 60 s)',
   query,
-  responses: { 200: 'the job', 404: 'not_found' },
+  responses: { 200: { description: 'the job', schema: jobResponse }, 404: 'not_found: no such job' },
   async handler(c) {
     const id = jobId(c);
     const { wait = 0 } = parseQuery(c, query);

@@ -2,6 +2,7 @@
 // tells the worker to abort: the job was reaped, retried or cancelled.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson } from '../../lib/http/job-response.ts';
+import { jobResponse } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { heartbeat } from '../../lib/jobs/lease.ts';
 import { heartbeatSchema } from '../../lib/jobs/schemas.ts';
@@ -18,7 +19,11 @@ export default defineFunction({
     lease_token: '0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f80',
     lease_timeout: '15m',
   },
-  responses: { 200: 'the job with its new lease_expires_at', 409: 'lease_lost', 404: 'not_found' },
+  responses: {
+    200: { description: 'the job with its new lease_expires_at', schema: jobResponse },
+    404: 'not_found: no such job',
+    409: 'lease_lost: the lease was reaped, retried or cancelled',
+  },
   async handler(c) {
     const id = jobId(c);
     const body = await parseBody(c, heartbeatSchema);

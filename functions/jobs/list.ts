@@ -1,6 +1,7 @@
 // GET /api/v1/jobs — list jobs newest first, filtered, with keyset pagination.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson } from '../../lib/http/job-response.ts';
+import { jobPage } from '../../lib/http/responses.ts';
 import { parseQuery } from '../../lib/http/validate.ts';
 import { listJobs } from '../../lib/jobs/list.ts';
 import { listQuerySchema } from '../../lib/jobs/schemas.ts';
@@ -14,7 +15,7 @@ export default defineFunction({
   auth: true,
   summary: 'List jobs by filter (repeat or comma-separate multi-valued filters)',
   query: listQuerySchema,
-  responses: { 200: '{"jobs":[…],"next_cursor":…}' },
+  responses: { 200: { description: 'one page of jobs, newest first', schema: jobPage } },
   async handler(c) {
     const q = parseQuery(c, listQuerySchema, { arrays: LIST_ARRAYS, ints: ['limit'] });
     const page = await listJobs(c.var.deps.db, q);

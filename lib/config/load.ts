@@ -18,7 +18,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = configSchema.safeParse(picked);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), expected: i.message })),
+      parsed.error.issues.map((i) => {
+        const variable = String(i.path[0] ?? '?');
+        // zod says only "Invalid input" for an enum: name the allowed values (and the value
+        // given: enums are never secrets).
+        const expected =
+          i.code === 'invalid_value' && i.values.length > 0
+            ? `one of ${i.values.map(String).join(', ')} (got "${picked[variable] ?? ''}")`
+            : i.message;
+        return { variable, expected };
+      }),
     );
   }
   const config = parsed.data;

@@ -2,9 +2,10 @@
 // parsed by one schema so a bad value stops start-up with the variable's name.
 // Uses zod/mini because this module is bundled into every edge function.
 import * as z from 'zod/mini';
-import { DURATION_HINT, parseDuration } from './duration.ts';
+import { DURATION_HINT, formatDuration, MIN_LEASE_MS, parseDuration } from './duration.ts';
 
-const duration = (fallback: string) =>
+/** A duration variable, in milliseconds; a bare number is seconds (lib/config/duration.ts). */
+const duration = (fallback: string, opts: { min?: number; why?: string } = {}) =>
   z.prefault(
     z.pipe(
       z.string(),
@@ -12,6 +13,14 @@ const duration = (fallback: string) =>
         const ms = parseDuration(v);
         if (ms === undefined) {
           ctx.issues.push({ code: 'custom', message: `expected ${DURATION_HINT}, got "${v}"`, input: v });
+          return z.NEVER;
+        }
+        if (opts.min !== undefined && ms < opts.min) {
+          ctx.issues.push({
+            code: 'custom',
+            message: `must be at least ${formatDuration(opts.min)}, got "${v}" (${formatDuration(ms)})${opts.why ? `: ${opts.why}` : ''}`,
+            input: v,
+          });
           return z.NEVER;
         }
         return ms;
@@ -168,7 +177,10 @@ export const configShape = {
   WORKER_HTTP_PORT: int(8081, 0, 65535),
   WORKER_POLL_INTERVAL: duration('2s'),
   WORKER_CLAIM_LIMIT: int(4, 1, 1000),
-  WORKER_LEASE_TIMEOUT: duration('15m'),
+  WORKER_LEASE_TIMEOUT: duration('15m', {
+    min: MIN_LEASE_MS,
+    why: 'a shorter lease expires between heartbeats and the job runs twice',
+  }),
   WORKER_SHUTDOWN_GRACE: duration('25s'),
   WORKER_REAP_INTERVAL: duration('30s'),
 } as const;

@@ -2,7 +2,8 @@
 // platforms where TCP sockets are unavailable. On Node (tests, a proxy in front of a
 // plain PostgreSQL) the caller passes a WebSocket constructor and proxy settings.
 import { neonConfig, Pool } from '@neondatabase/serverless';
-import type { Db, Queryable, QueryResult } from './port.ts';
+import type { Db, QueryResult } from './port.ts';
+import { inTransaction } from './transaction.ts';
 
 export interface NeonOptions {
   /** WebSocket class for runtimes without a global one (Node 20: the `ws` package). */
@@ -43,26 +44,7 @@ export function openNeon(url: string, opts: NeonOptions = {}): Db {
     async exec(sql) {
       await pool.query(sql);
     },
-    async transaction(fn) {
-      const client = await pool.connect();
-      const tx: Queryable = {
-        query: (text, params) => run(client, text, params),
-        exec: async (sql) => {
-          await client.query(sql);
-        },
-      };
-      try {
-        await client.query('BEGIN');
-        const out = await fn(tx);
-        await client.query('COMMIT');
-        return out;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
-    },
+    transaction: (fn) => inTransaction(() => pool.connect(), fn),
     async close() {
       await pool.end();
     },

@@ -1,6 +1,9 @@
 // Chooses a driver from DATABASE_URL for Node processes (API adapter, workers, scripts):
 //   postgres://… or postgresql://…   → pg (TCP pool)
-//   neon+ws://… / ?driver=neon         → Neon WebSocket Pool (mainly to test the edge path)
+//   postgres://…?driver=neon          → Neon's WebSocket Pool, wss:// to the URL's host as Neon
+//                                        serves it (the parameter is dropped from the URL). There
+//                                        is no neon+ws:// scheme; plain-ws proxies are test-only
+//                                        (test/support/db.ts passes wsProxy/secure to openNeon).
 //   pglite:<dir> | pglite:memory | unset → embedded PGlite
 // Edge bundles never import this file; they open the Neon driver directly.
 import type { Db } from './port.ts';
@@ -31,6 +34,8 @@ export function resolveDbTarget(databaseUrl: string | undefined): DbTarget {
 
 export interface OpenDbOptions {
   poolMax?: number;
+  /** Progress notes worth a log line (e.g. a stale PGlite lock taken over). */
+  log?: (message: string) => void;
   onError?: (err: Error) => void;
   applicationName?: string;
 }
@@ -48,11 +53,31 @@ export async function openDb(databaseUrl: string | undefined, opts: OpenDbOption
     }
     case 'pglite': {
       const { openPglite } = await import('./pglite.ts');
-      if (target.dataDir) {
-        const { mkdir } = await import('node:fs/promises');
-        await mkdir(target.dataDir, { recursive: true });
+      if (!target.dataDir) return openPglite();
+      const { mkdir } = await import('node:fs/promises');
+      const { lockDataDir } = await import('./pglite-lock.ts');
+      await mkdir(target.dataDir, { recursive: true });
+      // Before opening: a second process must be refused before it touches the files.
+      const lock = lockDataDir(target.dataDir, (held) =>
+        opts.log?.(
+          `removing a stale lock on ${target.dataDir} left by pid ${held?.pid ?? '?'} (no longer running)`,
+        ),
+      );
+      try {
+        const db = await openPglite({ dataDir: target.dataDir });
+        const close = db.close.bind(db);
+        db.close = async () => {
+          try {
+            await close();
+          } finally {
+            lock.release();
+          }
+        };
+        return db;
+      } catch (err) {
+        lock.release();
+        throw err;
       }
-      return openPglite({ dataDir: target.dataDir });
     }
     case 'neon': {
       const { openNeon } = await import('./neon.ts');

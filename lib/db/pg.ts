@@ -1,6 +1,7 @@
 // node-postgres pool over TCP: the driver for Kubernetes pods, workers and CI.
 import pg from 'pg';
-import type { Db, Queryable, QueryResult } from './port.ts';
+import type { Db, QueryResult } from './port.ts';
+import { inTransaction } from './transaction.ts';
 
 // timestamptz → Date is pg's default; keep int8 (only counts use it) as numbers: our
 // counts never approach 2^53.
@@ -37,35 +38,8 @@ export function openPg(url: string, opts: PgOptions = {}): Db {
     async exec(sql) {
       await pool.query(sql);
     },
-    async transaction(fn) {
-      const client = await pool.connect();
-      const tx: Queryable = {
-        query: async <T>(text: string, params?: readonly unknown[]) => {
-          const r = await client.query(text, params as unknown[] | undefined);
-          return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
-        },
-        exec: async (sql) => {
-          await client.query(sql);
-        },
-      };
-      let broken = false;
-      try {
-        await client.query('BEGIN');
-        const out = await fn(tx);
-        await client.query('COMMIT');
-        return out;
-      } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broken = true;
-        }
-        throw err;
-      } finally {
-        client.release(broken);
-      }
-    },
-    async listen(channel, onNotify) {
+    transaction: (fn) => inTransaction(() => pool.connect(), fn),
+    async listen(channel, onNotify, onLost) {
       // A dedicated client: LISTEN is per session, and a pooled client would lose it.
       const client = new pg.Client({
         connectionString: url,
@@ -73,7 +47,21 @@ export function openPg(url: string, opts: PgOptions = {}): Db {
         connectionTimeoutMillis: 10_000,
         keepAlive: true,
       });
-      client.on('error', (err) => opts.onError?.(err));
+      // Once the session is up, its death ('error' then 'end', or only 'end' when the
+      // server closes cleanly) is reported exactly once, unless we closed it ourselves.
+      let up = false;
+      let closing = false;
+      let reported = false;
+      const lost = (err?: Error) => {
+        if (!up || closing || reported) return;
+        reported = true;
+        onLost?.(err);
+      };
+      client.on('error', (err) => {
+        opts.onError?.(err);
+        lost(err);
+      });
+      client.on('end', () => lost());
       client.on('notification', (n) => {
         if (n.channel === channel) onNotify(n.payload ?? '');
       });
@@ -81,10 +69,13 @@ export function openPg(url: string, opts: PgOptions = {}): Db {
         await client.connect();
         await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
       } catch (err) {
+        closing = true;
         await client.end().catch(() => {});
         throw err;
       }
+      up = true;
       return async () => {
+        closing = true;
         await client.end().catch(() => {});
       };
     },

@@ -1,8 +1,14 @@
 // Builds the Hono app that serves a set of functions, with everything they share:
 // request ids, one JSON log line per request, metrics, body-size limit, bearer auth on
-// /api/v1/*, the error envelope for every failure (including unknown routes, wrong
-// methods and oversized bodies). Used by the Node adapter (all functions) and by each
-// edge bundle (one function).
+// /api/v1/* (except functions declared open), the error envelope for every failure
+// (including unknown routes, wrong methods and oversized bodies). Used by the Node
+// adapter (all functions) and by each edge bundle (one function).
+//
+// Routing and 405 come from one table: functions are grouped by path in their given
+// order (static paths before /jobs/:id), each group mounted once for every method; the
+// first group whose path matches owns the request and either runs the function for that
+// method or answers 405 with exactly its own methods in `Allow`. Paths are matched
+// strictly: a trailing slash is a different path (404).
 import { Hono } from 'hono';
 import { AppError } from '../errors.ts';
 import { tokenMatches } from './auth.ts';
@@ -12,17 +18,16 @@ import { errorResponse, toAppError } from './errors.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-function patternOf(path: string): RegExp {
-  const src = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\?:[A-Za-z_]+/g, '[^/]+');
-  return new RegExp(`^${src}/?$`);
-}
+/** Kubernetes and Prometheus poll these every few seconds: logged at debug, not info. */
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Deps for a request: fixed (Node adapter) or built per request from the runtime env (edge). */
 export type DepsSource = Deps | ((env: unknown) => Deps | Promise<Deps>);
 
 export function createApp(functions: readonly FunctionDef[], deps: DepsSource): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const routes = functions.map((f) => ({ f, re: patternOf(f.path) }));
+  // Open functions under /api/v1 (the OpenAPI document) skip the token check.
+  const openPaths = new Set(functions.filter((f) => !f.auth).map((f) => f.path));
   const getDeps = (env: unknown) => (typeof deps === 'function' ? deps(env) : deps);
 
   app.use('*', async (c, next) => {
@@ -37,7 +42,8 @@ export function createApp(functions: readonly FunctionDef[], deps: DepsSource): 
     const route = c.req.routePath && c.req.routePath !== '*' ? c.req.routePath : 'unmatched';
     const ms = d.clock.now() - started;
     d.metrics.httpRequest(c.req.method, route, c.res.status, ms / 1000);
-    d.log.info(
+    (PROBE_PATHS.has(route) ? d.log.debug : d.log.info).call(
+      d.log,
       { request_id: requestId, method: c.req.method, route, status: c.res.status, duration_ms: ms },
       'request',
     );
@@ -60,6 +66,7 @@ export function createApp(functions: readonly FunctionDef[], deps: DepsSource): 
   });
 
   app.use('/api/v1/*', async (c, next) => {
+    if (openPaths.has(c.req.path)) return next();
     const token = c.var.deps.config.AI_SERVICE_TOKEN;
     if (token && !tokenMatches(c.req.header('authorization'), token)) {
       throw new AppError('unauthorized', 'missing or invalid bearer token');
@@ -67,19 +74,21 @@ export function createApp(functions: readonly FunctionDef[], deps: DepsSource): 
     await next();
   });
 
-  for (const f of functions) app.on(f.method, f.path, (c) => f.handler(c));
+  const groups = new Map<string, FunctionDef[]>();
+  for (const f of functions) groups.set(f.path, [...(groups.get(f.path) ?? []), f]);
+  for (const [path, fs] of groups) {
+    const allow = fs.map((f) => f.method);
+    app.all(path, (c) => {
+      // Hono runs GET handlers for HEAD (and drops the body); treat it as GET here too.
+      const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
+      const f = fs.find((x) => x.method === method);
+      if (f) return f.handler(c);
+      throw new AppError('method_not_allowed', `${c.req.method} is not allowed on ${path}`, { allow });
+    });
+  }
 
   app.notFound((c) => {
     const path = new URL(c.req.url).pathname;
-    const allowed = routes.filter((r) => r.re.test(path)).map((r) => r.f.method);
-    if (allowed.length > 0) {
-      return errorResponse(
-        new AppError('method_not_allowed', `${c.req.method} is not allowed here`, { allow: allowed }),
-        {
-          allow: allowed.join(', '),
-        },
-      );
-    }
     return errorResponse(new AppError('not_found', `no route for ${c.req.method} ${path}`));
   });
 
@@ -90,10 +99,23 @@ export function createApp(functions: readonly FunctionDef[], deps: DepsSource): 
       : err instanceof AppError
         ? err
         : new AppError('internal', 'internal error');
-    return errorResponse(appErr);
+    return errorResponse(appErr, headersFor(appErr));
   });
 
   return app;
+}
+
+/**
+ * Headers an error carries: `Allow` with a 405; `Connection: close` with a 413, whose
+ * body was not read to its end — the client must not reuse the connection (Node then
+ * closes it after the answer; edge runtimes ignore the header).
+ */
+function headersFor(err: AppError): HeadersInit | undefined {
+  if (err.code === 'method_not_allowed') {
+    return { allow: (err.details as { allow: string[] }).allow.join(', ') };
+  }
+  if (err.code === 'payload_too_large') return { connection: 'close' };
+  return undefined;
 }
 
 function tooLarge(limit: number): AppError {

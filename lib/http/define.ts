@@ -8,6 +8,18 @@ import type { Deps } from './deps.ts';
 export type AppEnv = { Variables: { deps: Deps; requestId: string } };
 export type Ctx = Context<AppEnv>;
 
+/**
+ * One declared answer. `schema` must be registered in lib/http/responses.ts (the
+ * document refers to it by name); error statuses default to the Error schema, and 401,
+ * 400, 413 and 503 are added by lib/http/openapi.ts where they apply. `content` is the
+ * media type (application/json unless said otherwise).
+ */
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodMiniType;
+  content?: string;
+}
+
 export interface FunctionDef {
   /** Stable name; also the edge bundle's file name (dist/functions/<name>.mjs). */
   name: string;
@@ -21,7 +33,10 @@ export interface FunctionDef {
   query?: z.ZodMiniType;
   /** Example request body, checked against `body` by a test. */
   example?: unknown;
-  responses: Record<number, string>;
+  /** Answers by status: a description (errors) or a ResponseSpec with its schema. */
+  responses: Record<number, string | ResponseSpec>;
+  /** The body as documented, when stricter than `body` (e.g. batch items, checked one by one). */
+  documentedBody?: z.ZodMiniType;
   handler: (c: Ctx) => Promise<Response> | Response;
 }
 

@@ -3,6 +3,7 @@
 import type { Context } from 'hono';
 import type * as z from 'zod/mini';
 import { AppError } from '../errors.ts';
+import { jsonTooDeep, MAX_JSON_DEPTH } from '../jobs/schemas.ts';
 
 export type Issue = { path: string; message: string };
 
@@ -31,12 +32,29 @@ export async function readJson(c: Context, allowEmpty = false): Promise<unknown>
       issues: [{ path: '', message: 'empty body' }],
     });
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new AppError('invalid_json', 'request body is not valid JSON');
   }
+  // JSON.parse itself copes with any nesting, but everything after it (zod, stringify,
+  // logging) recurses: refuse pathological depth before it reaches them. The bound
+  // leaves room for the fields around `input`/`result`, whose own limit is
+  // MAX_JSON_DEPTH (checked by their schema, which names the field).
+  const deep = value !== null && typeof value === 'object' ? jsonTooDeep(value, BODY_DEPTH) : undefined;
+  if (deep) {
+    throw new AppError('validation_error', 'request body nests too deeply', {
+      issues: [
+        { path: deep.join('.'), message: `must nest at most ${MAX_JSON_DEPTH} levels of objects/arrays` },
+      ],
+    });
+  }
+  return value;
 }
+
+/** Nesting a whole body may have: `input`/`result` depth plus the fields around them. */
+const BODY_DEPTH = MAX_JSON_DEPTH + 4;
 
 export async function parseBody<S extends z.ZodMiniType>(
   c: Context,

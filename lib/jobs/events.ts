@@ -1,41 +1,72 @@
-// Wakes long-polling readers when a job finishes: one LISTEN connection per process,
-// fanned out to the waiters of each job id. Opened lazily on the first wait; if LISTEN
-// fails (database down) waits simply time out and readers fall back to re-reading.
+// Wakes long-polling readers when a job finishes: one LISTEN session per process on
+// ai_jobs_finished (lib/db/listener.ts: reconnects when its connection dies, checks
+// itself with pings), fanned out to the waiters of each job id. Started lazily on the
+// first wait. Whenever the session is not known to be delivering (lost, reconnecting,
+// database down) waiters are woken to re-read the job: at once when the session is lost
+// or comes back, and at least every second while it is down.
+import { DbListener } from '../db/listener.ts';
 import { type Db, FINISHED_CHANNEL } from '../db/port.ts';
 import { type JobWaiter, systemClock } from '../http/deps.ts';
+import { type Logger, silentLogger } from '../telemetry/port.ts';
 
 export interface JobEvents {
   wait: JobWaiter;
+  /** The LISTEN session's state, for status pages and tests. */
+  readonly status: DbListener['status'];
   close(): Promise<void>;
 }
 
-export function createJobEvents(db: Db): JobEvents | undefined {
+export interface JobEventsOptions {
+  log?: Logger;
+  /** Self-NOTIFY ping period (default 15 s) and how long a ping may take (default 5 s). */
+  pingIntervalMs?: number;
+  pingTimeoutMs?: number;
+}
+
+/** How long a waiter re-reads the job when no LISTEN session is delivering. */
+const DEAF_RECHECK_MS = 1_000;
+/** How long the first wait waits for the session to come up before relying on re-reads. */
+const FIRST_CONNECT_MS = 2_000;
+
+export function createJobEvents(db: Db, opts: JobEventsOptions = {}): JobEvents | undefined {
   if (!db.listen) return undefined;
-  const listen = db.listen.bind(db);
   const waiters = new Map<string, Set<() => void>>();
-  let unlisten: Promise<(() => Promise<void>) | null> | undefined;
+  let started = false;
   let closed = false;
 
-  const ensure = () => {
+  const wakeAll = () => {
+    const all = [...waiters.values()];
+    waiters.clear();
+    for (const set of all) for (const wake of set) wake();
+  };
+
+  const listener = new DbListener(db, FINISHED_CHANNEL, opts.log ?? silentLogger, {
+    pingIntervalMs: opts.pingIntervalMs ?? 15_000,
+    pingTimeoutMs: opts.pingTimeoutMs ?? 5_000,
     // The payload is a comma-separated list of job ids (migration 003 batches them).
-    unlisten ??= listen(FINISHED_CHANNEL, (payload) => {
+    onPayload: (payload) => {
       for (const id of payload.split(',')) {
         const set = waiters.get(id);
         if (!set) continue;
         waiters.delete(id);
         for (const wake of set) wake();
       }
-    }).catch(() => {
-      unlisten = undefined; // try again on the next wait
-      return null;
-    });
-    return unlisten;
-  };
+    },
+    // Jobs may have finished while the session was deaf: everyone re-reads.
+    onListening: (reconnected) => {
+      if (reconnected) wakeAll();
+    },
+    onDown: wakeAll,
+  });
 
   const wait: JobWaiter = async (id, ms, signal) => {
     // After close nothing will notify: wait out the time (or the abort) rather than
     // returning at once and letting a caller's loop spin.
     if (closed) return { woken: systemClock.sleep(ms, signal) };
+    if (!started) {
+      started = true;
+      listener.start();
+    }
     let wake!: () => void;
     const done = new Promise<void>((resolve) => {
       wake = resolve;
@@ -43,9 +74,11 @@ export function createJobEvents(db: Db): JobEvents | undefined {
     const set = waiters.get(id) ?? new Set();
     waiters.set(id, set);
     set.add(wake);
-    const timer = setTimeout(wake, ms);
     signal?.addEventListener('abort', wake, { once: true });
-    await ensure();
+    // The caller re-reads the job after this returns, so a finish announced before the
+    // session is up is still seen; if it does not come up, the waiter re-reads every second.
+    const listening = await listener.ready(Math.min(ms, FIRST_CONNECT_MS));
+    const timer = setTimeout(wake, listening ? ms : Math.min(ms, DEAF_RECHECK_MS));
     const woken = done.then(() => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', wake);
@@ -58,12 +91,13 @@ export function createJobEvents(db: Db): JobEvents | undefined {
 
   return {
     wait,
+    get status() {
+      return listener.status;
+    },
     async close() {
       closed = true;
-      for (const set of waiters.values()) for (const wake of set) wake();
-      waiters.clear();
-      const u = await unlisten;
-      await u?.();
+      wakeAll();
+      await listener.stop();
     },
   };
 }

@@ -2,8 +2,7 @@
 // The lease token leaves the service only in claim responses: it is the lease holder's
 // fencing token, not something every reader needs.
 import type { FailureCategory } from './categories.ts';
-import type { JobStatus } from './schemas.ts';
-import { TERMINAL_STATUSES } from './transitions.ts';
+import type { JobStatus } from './transitions.ts';
 
 export interface JobRow {
   id: string;
@@ -53,5 +52,3 @@ export function toJobJson(row: JobRow, opts: { withLease?: boolean } = {}): JobJ
   if (opts.withLease && lease_token) out.lease_token = lease_token;
   return out;
 }
-
-export const isTerminal = (s: JobStatus): boolean => (TERMINAL_STATUSES as readonly JobStatus[]).includes(s);

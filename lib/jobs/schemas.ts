@@ -2,12 +2,10 @@
 // Types flow from here (z.infer); the API validates at the edge and the repository
 // trusts what it is given. zod/mini keeps edge bundles small.
 import * as z from 'zod/mini';
-import { DURATION_HINT, parseDuration } from '../config/duration.ts';
+import { DURATION_HINT, formatDuration, MIN_LEASE_MS, parseDuration } from '../config/duration.ts';
 import { FAILURE_CATEGORIES } from './categories.ts';
 import './messages.ts';
-
-export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+import { JOB_STATUSES } from './transitions.ts';
 
 /** Largest `input` (serialised JSON) a job may carry; audio belongs behind `audio_url`. */
 export const MAX_INPUT_BYTES = 1_048_576;
@@ -48,22 +46,74 @@ export const uuid = z
   .string()
   .check(z.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID'));
 
-/** A JSON object of bounded serialised size that PostgreSQL's jsonb can store. */
+/**
+ * Deepest nesting of objects/arrays allowed in `input` and `result` (the object itself
+ * is level 1). Deeper values would overflow the stack of any recursive walker
+ * (JSON.stringify, zod, pg's serialiser), so they are refused before any of them runs.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Where a parsed JSON value nests deeper than `max` (the path's first `keep` segments),
+ * or undefined when it does not. Walked with an explicit stack, never recursion, so it
+ * is safe on any value JSON.parse can return.
+ */
+export function jsonTooDeep(value: unknown, max: number, keep = 3): string[] | undefined {
+  const stack: [unknown, number, string[]][] = [[value, 1, []]];
+  while (stack.length > 0) {
+    const [v, depth, path] = stack.pop()!;
+    if (depth > max) return path;
+    const entries = Array.isArray(v) ? v.entries() : Object.entries(v as object);
+    for (const [k, child] of entries) {
+      if (child !== null && typeof child === 'object') {
+        stack.push([child, depth + 1, path.length < keep ? [...path, String(k)] : path]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A JSON object of bounded depth and serialised size that PostgreSQL's jsonb can store. */
 const jsonObject = (maxBytes: number) =>
   z.record(z.string(), z.unknown()).check(
-    z.refine((v) => {
+    z.superRefine((v, ctx) => {
+      // Depth first: the size and character checks below serialise recursively.
+      if (jsonTooDeep(v, MAX_JSON_DEPTH, 0)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must nest at most ${MAX_JSON_DEPTH} levels of objects/arrays`,
+          input: v,
+        });
+        return;
+      }
       const s = JSON.stringify(v);
-      return s !== undefined && s.length <= maxBytes;
-    }, `must serialise to at most ${maxBytes} bytes of JSON`),
-    z.refine(
-      (v) => !LONE_ESCAPE.test(JSON.stringify(v) ?? ''),
-      'must not contain NUL or unpaired surrogates',
-    ),
+      if (s === undefined || s.length > maxBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must serialise to at most ${maxBytes} bytes of JSON`,
+          input: v,
+        });
+      } else if (LONE_ESCAPE.test(s)) {
+        ctx.addIssue({ code: 'custom', message: 'must not contain NUL or unpaired surrogates' });
+      }
+    }),
   );
 
-const isoDate = z.iso.datetime({ offset: true });
+// PostgreSQL's timestamptz accepts UTC offsets up to ±15:59 and has no year 0 (ISO
+// 0000): outside that, the INSERT or filter would fail with a 500. Instants before
+// 0001-01-01T00:00Z (year 1 with a positive offset) are BC dates, which the drivers read
+// back as Invalid Date. All three are refused here as a 400 naming the field.
+const PG_OFFSET = /(?:Z|[+-](?:0\d|1[0-5]):?[0-5]\d)$/i;
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const isoDate = z.iso.datetime({ offset: true }).check(
+  z.refine((s) => PG_OFFSET.test(s), 'UTC offset must be between -15:59 and +15:59'),
+  z.refine(
+    (s) => !s.startsWith('0000') && Date.parse(s) >= FIRST_INSTANT,
+    'must not be before 0001-01-01T00:00:00Z',
+  ),
+);
 
-/** "30s", "5m", or a number of milliseconds. */
+/** "30s", "5m", "500ms", or a bare number of seconds (30 or "30"); parsed to milliseconds. */
 export const durationMs = (min: number, max: number) =>
   z.pipe(
     z.union([z.string(), z.number()]),
@@ -72,7 +122,7 @@ export const durationMs = (min: number, max: number) =>
       if (ms === undefined || ms < min || ms > max) {
         ctx.issues.push({
           code: 'custom',
-          message: `expected ${DURATION_HINT} between ${min}ms and ${max}ms`,
+          message: `expected ${DURATION_HINT} between ${formatDuration(min)} and ${formatDuration(max)}`,
           input: v,
         });
         return z.NEVER;
@@ -108,7 +158,6 @@ export const batchCreateSchema = z.strictObject({
       z.maxLength(MAX_BATCH_ITEMS, `must hold at most ${MAX_BATCH_ITEMS} jobs`),
     ),
 });
-export type BatchCreate = z.infer<typeof batchCreateSchema>;
 
 // ---- filters (list, retry by filter, cancel by filter) -------------------------
 
@@ -134,7 +183,10 @@ export type JobFilter = z.infer<typeof jobFilterSchema>;
 export const listQuerySchema = z.strictObject({
   ...filterFields,
   limit: z.optional(z.int().check(z.gte(1), z.lte(MAX_LIST_LIMIT))),
-  cursor: z.optional(z.string().check(z.maxLength(100))),
+  // The cursor is base64url (lib/jobs/list.ts encodeCursor); anything else is refused here.
+  cursor: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9_-]{1,100}$/, 'not a cursor returned by this API')),
+  ),
 });
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
@@ -145,6 +197,12 @@ export const byFilterSchema = z.strictObject({
 });
 export type ByFilter = z.infer<typeof byFilterSchema>;
 
+/** Retry's own switch: `include_cancelled` also brings back jobs cancelled by mistake. */
+const includeCancelled = { include_cancelled: z.optional(z.boolean()) };
+export const retryByFilterSchema = z.strictObject({ ...byFilterSchema.shape, ...includeCancelled });
+export type RetryByFilter = z.infer<typeof retryByFilterSchema>;
+export const retryOneSchema = z.strictObject(includeCancelled);
+
 // ---- worker protocol ----------------------------------------------------------
 
 export const claimSchema = z.strictObject({
@@ -152,7 +210,7 @@ export const claimSchema = z.strictObject({
   limit: z.optional(z.int().check(z.gte(1), z.lte(1000))),
   task_types: z.optional(many(taskType)),
   model_profiles: z.optional(many(modelProfile)),
-  lease_timeout: z.optional(durationMs(1000, MAX_LEASE_MS)),
+  lease_timeout: z.optional(durationMs(MIN_LEASE_MS, MAX_LEASE_MS)),
 });
 export type Claim = z.infer<typeof claimSchema>;
 
@@ -160,32 +218,25 @@ const leaseFields = { worker_id: workerIdSchema, lease_token: uuid };
 
 export const heartbeatSchema = z.strictObject({
   ...leaseFields,
-  lease_timeout: z.optional(durationMs(1000, MAX_LEASE_MS)),
+  lease_timeout: z.optional(durationMs(MIN_LEASE_MS, MAX_LEASE_MS)),
 });
-export type Heartbeat = z.infer<typeof heartbeatSchema>;
 
 export const completeSchema = z.strictObject({ ...leaseFields, result: jsonObject(MAX_RESULT_BYTES) });
-export type Complete = z.infer<typeof completeSchema>;
 
 export const failSchema = z.strictObject({
   ...leaseFields,
   category: z.enum(FAILURE_CATEGORIES),
-  message: z.optional(z.string().check(z.maxLength(10_000))),
-  /** Seconds (as HTTP Retry-After) or a duration string. */
-  retry_after: z.optional(
-    z.pipe(
-      z.union([z.number().check(z.gte(0), z.lte(86_400)), z.string()]),
-      z.transform((v, ctx) => {
-        const ms = typeof v === 'number' ? Math.round(v * 1000) : parseDuration(v);
-        if (ms === undefined || ms > 86_400_000) {
-          ctx.issues.push({ code: 'custom', message: 'expected seconds or a duration up to 24h', input: v });
-          return z.NEVER;
-        }
-        return ms;
-      }),
-    ),
+  // NUL and unpaired surrogates are a 400 here as everywhere (README, "Bodies").
+  message: z.optional(
+    z
+      .string()
+      .check(
+        z.maxLength(10_000),
+        z.refine(storable, 'must not contain NUL or unpaired surrogate characters'),
+      ),
   ),
+  /** Seconds (as HTTP Retry-After) or a duration string, up to 24 h. */
+  retry_after: z.optional(durationMs(0, 86_400_000)),
   /** Partial output worth keeping (e.g. transcription attempts when every provider failed). */
   result: z.optional(jsonObject(MAX_RESULT_BYTES)),
 });
-export type Fail = z.infer<typeof failSchema>;

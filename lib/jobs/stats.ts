@@ -4,7 +4,9 @@
 //   - pending/running: exact, from the partial indexes that hold only those rows;
 //   - terminal counts, error counters and durations: jobs *finished within the window*
 //     (default 1h), from ai_jobs_finished_idx; durations use the latest ≤10,000 of them;
-//   - table size: the planner's estimate (pg_class.reltuples), free to read.
+//   - table size: the planner's estimate (pg_class.reltuples), free to read; before the
+//     table's first ANALYZE the estimate is unknown (-1, or 0), and a count capped at
+//     TOTAL_COUNT_CAP rows stands in (a short index scan, never the whole table).
 import type { Queryable } from '../db/port.ts';
 
 export interface Stats {
@@ -21,8 +23,11 @@ export interface Stats {
   /** Per category: jobs that ended failed in the window, and jobs now waiting to retry after it. */
   errors: { category: string; failed: number; retrying: number }[];
   durations: { sample: number; p50_ms: number | null; p95_ms: number | null; max_ms: number | null };
+  /** Rows in the table: the planner's estimate, or a count capped at TOTAL_COUNT_CAP before the first ANALYZE. */
   total_estimate: number;
 }
+
+export const TOTAL_COUNT_CAP = 100_000;
 
 // Transcription comparisons (task_type transcribe_compare, migration 006) are left out of
 // every figure but by_type, where the ops page sees their backlog. They are filtered by
@@ -35,6 +40,8 @@ export interface Stats {
 //                       model_profile) — not status_idx, which would fetch every heap row
 //   finished / errors   ai_jobs_finished_idx over the window (index-only: INCLUDE status,
 //                       error_category, duration_ms)
+//   total_estimate      pg_class; the capped count runs only when reltuples is unknown
+//                       (an uncorrelated subquery in CASE is evaluated only when reached)
 const STATS = `
 WITH w AS (SELECT now() - make_interval(secs => $1::double precision / 1000) AS since),
 by_type AS (
@@ -72,7 +79,9 @@ SELECT
   (SELECT (extract(epoch FROM now() - min(run_after)) * 1000)::bigint
      FROM ai_jobs WHERE status = 'pending' AND run_after <= now() AND task_type <> 'transcribe_compare')
      AS oldest_pending_age_ms,
-  (SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = 'ai_jobs'::regclass) AS total_estimate,
+  (SELECT CASE WHEN reltuples > 0 THEN reltuples::bigint
+               ELSE (SELECT count(*) FROM (SELECT 1 FROM ai_jobs LIMIT $2) capped) END
+     FROM pg_class WHERE oid = 'ai_jobs'::regclass) AS total_estimate,
   (SELECT coalesce(json_agg(b ORDER BY b.task_type, b.model_profile), '[]') FROM by_type b) AS by_type,
   (SELECT json_build_object(
      'completed', count(*) FILTER (WHERE status = 'completed'),
@@ -88,8 +97,12 @@ SELECT
 type StatsRow = Stats['queue'] &
   Pick<Stats, 'by_type' | 'finished' | 'errors' | 'durations' | 'total_estimate'>;
 
-export async function jobStats(db: Queryable, windowMs = 3_600_000): Promise<Stats> {
-  const r = (await db.query<StatsRow>(STATS, [windowMs])).rows[0]!;
+export async function jobStats(
+  db: Queryable,
+  windowMs = 3_600_000,
+  countCap = TOTAL_COUNT_CAP,
+): Promise<Stats> {
+  const r = (await db.query<StatsRow>(STATS, [windowMs, countCap])).rows[0]!;
   return {
     window_ms: windowMs,
     queue: {

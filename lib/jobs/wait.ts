@@ -1,12 +1,20 @@
 // Long-poll: read a job, and if it is not terminal yet wait until it is or the time is
-// up. With a notifier (LISTEN ai_jobs_finished) the reader wakes at once; without one
+// up. With a JobWaiter (LISTEN ai_jobs_finished) the reader wakes at once; without one
 // (edge drivers cannot LISTEN) it re-reads with a backoff from 50 ms to 1 s.
-import type { Deps } from '../http/deps.ts';
+import type { Clock } from '../clock.ts';
+import type { Queryable } from '../db/port.ts';
 import { getJob } from './list.ts';
-import { isTerminal, type JobRow } from './row.ts';
+import type { JobRow } from './row.ts';
+import { isTerminal } from './transitions.ts';
+
+/**
+ * Subscribes to job `id`; resolves once the subscription is live, with `woken` that
+ * settles when the job may have changed state (a notification), after `ms`, or on abort.
+ */
+export type JobWaiter = (id: string, ms: number, signal?: AbortSignal) => Promise<{ woken: Promise<void> }>;
 
 export async function waitForTerminal(
-  deps: Pick<Deps, 'db' | 'clock' | 'waitForJob'>,
+  deps: { db: Queryable; clock: Clock; waitForJob?: JobWaiter },
   id: string,
   waitMs: number,
   signal?: AbortSignal,

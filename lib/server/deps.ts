@@ -15,7 +15,7 @@ export interface NodeDeps extends Deps {
 }
 
 export function nodeDeps(config: Config, db: Db, log: Logger, metrics: Metrics): NodeDeps {
-  const events = createJobEvents(db);
+  const events = createJobEvents(db, { log });
   const stopping = new AbortController();
   return {
     db,

@@ -1,32 +1,29 @@
 // Entry point of the API process (`npm run api`, dist/server.mjs): config, database,
 // migrations when MIGRATE_ON_START, then serve; SIGTERM/SIGINT shut down gracefully.
-import { ConfigError, loadConfig } from '../config/load.ts';
+// A bad configuration or a database that cannot be used stops start-up with a message
+// naming the variable and the likely fix (exit 1): the platform restarts or alerts.
+import { configOrExit } from '../config/startup.ts';
 import { migrate } from '../db/migrations-fs.ts';
-import { openDb, resolveDbTarget } from '../db/open.ts';
+import { explainDbError, openDatabase, redactDatabaseUrl } from '../db/startup.ts';
 import { createLogger } from '../telemetry/log.ts';
 import { startApi } from './server.ts';
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(e.message);
-      process.exit(1);
-    }
-    throw e;
-  }
+  const config = configOrExit();
   const log = createLogger(config.LOG_LEVEL, { process: 'api' });
-  const target = resolveDbTarget(config.DATABASE_URL);
-  if (target.driver === 'pglite')
-    log.warn({ dir: target.dataDir ?? 'memory' }, 'DATABASE_URL unset: embedded PGlite');
-  const db = await openDb(config.DATABASE_URL, {
+  const fail = (err: unknown): never => {
+    process.stderr.write(`api: ${explainDbError(err, config.DATABASE_URL).message}\n`);
+    process.exit(1);
+  };
+  if (!config.DATABASE_URL)
+    log.warn({ database: redactDatabaseUrl(undefined) }, 'DATABASE_URL unset: embedded PGlite');
+  const db = await openDatabase(config.DATABASE_URL, {
     poolMax: config.DATABASE_POOL_MAX,
     onError: (err) => log.warn({ err: err.message }, 'database connection error'),
-  });
+    note: (msg, fields) => log.info(fields ?? {}, msg),
+  }).catch(fail);
   if (config.MIGRATE_ON_START) {
-    const applied = await migrate(db);
+    const applied = await migrate(db).catch(fail);
     if (applied.length) log.info({ applied }, 'migrations applied');
   }
   const api = await startApi(config, db, log);

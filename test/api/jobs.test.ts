@@ -16,6 +16,40 @@ let api: TestApi;
 const count = async (where = 'TRUE') =>
   (await api.t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai_jobs WHERE ${where}`)).rows[0]!.n;
 
+/**
+ * Swaps the API's clock for a manual one whose sleep advances it at once, and takes the
+ * LISTEN waiter away so a long-poll waits on that clock (the re-reading path).
+ */
+function withManualClock() {
+  const saved = { clock: api.deps.clock, waitForJob: api.deps.waitForJob };
+  let now = 1_000_000;
+  api.deps.clock = {
+    now: () => now,
+    sleep: async (ms) => {
+      now += ms;
+    },
+  };
+  api.deps.waitForJob = undefined;
+  return {
+    elapsed: () => now - 1_000_000,
+    restore: () => Object.assign(api.deps, saved),
+  };
+}
+
+/** Resolves once the next long-poll has subscribed to its job's finish notification. */
+function onceSubscribed(): Promise<void> {
+  const wait = api.deps.waitForJob;
+  if (!wait) return Promise.resolve(); // no LISTEN on this driver: the poll re-reads
+  return new Promise((resolve) => {
+    api.deps.waitForJob = async (...args) => {
+      const sub = await wait(...args);
+      api.deps.waitForJob = wait;
+      resolve();
+      return sub;
+    };
+  });
+}
+
 beforeAll(async () => {
   api = await startTestApi({ MAX_BODY_BYTES: '65536' });
 });
@@ -185,7 +219,7 @@ describe('worker protocol', () => {
       lease_timeout: '10m',
     });
     expect(hb.status).toBe(200);
-    expect(Date.parse(hb.body.lease_expires_at) - Date.now()).toBeGreaterThan(500_000);
+    expect(Date.parse(hb.body.lease_expires_at) - Date.parse(hb.body.updated_at)).toBe(600_000);
     const done = await api.json('POST', `/api/v1/jobs/${j.id}/complete`, {
       worker_id: 'w1',
       lease_token: j.lease_token,
@@ -232,7 +266,7 @@ describe('worker protocol', () => {
       retry_after: 20,
     });
     expect(f.body).toMatchObject({ status: 'pending', error_category: 'rate_limited' });
-    expect(Date.parse(f.body.run_after) - Date.now()).toBeGreaterThan(18_000);
+    expect(Date.parse(f.body.run_after) - Date.parse(f.body.updated_at)).toBeGreaterThanOrEqual(20_000);
     expect(await claim()).toEqual([]);
     await api.t.db.query('UPDATE ai_jobs SET run_after = now()');
     const [j2] = await claim();
@@ -253,6 +287,79 @@ describe('worker protocol', () => {
       error_category: 'invalid_input',
       error_message: 'no messages',
     });
+  });
+
+  /** ai_jobs_failed_total for llm_chat/qwen2.5-14b with this category and finality. */
+  const failedCount = async (category: string, final: string) => {
+    const text = (await api.metrics.render()).body;
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('ai_jobs_failed_total{') &&
+          l.includes(`category="${category}"`) &&
+          l.includes(`final="${final}"`),
+      );
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+
+  it('a repeated fail from the holder gets the same 200 answer (both outcomes); anyone else 409', async () => {
+    await api.json('POST', '/api/v1/jobs', job({ max_attempts: 2 }));
+    const [j] = await claim();
+    const [retrying0, final0] = [
+      await failedCount('provider_error', 'false'),
+      await failedCount('provider_error', 'true'),
+    ];
+    const body = { worker_id: 'w1', lease_token: j.lease_token, category: 'provider_error', retry_after: 60 };
+    const first = await api.json('POST', `/api/v1/jobs/${j.id}/fail`, body);
+    expect(first).toMatchObject({ status: 200, body: { status: 'pending', attempts: 1 } });
+    const replay = await api.json('POST', `/api/v1/jobs/${j.id}/fail`, body);
+    expect(replay).toEqual(first);
+    // Answered, not written again: the failure is counted once.
+    expect(await failedCount('provider_error', 'false')).toBe(retrying0 + 1);
+    const other = await api.json('POST', `/api/v1/jobs/${j.id}/fail`, { ...body, worker_id: 'w2' });
+    expect(other.status).toBe(409);
+    expect(other.body.error).toMatchObject({ code: 'lease_lost', details: { status: 'pending' } });
+
+    await api.t.db.query('UPDATE ai_jobs SET run_after = now()');
+    const [k] = await claim();
+    const last = { worker_id: 'w1', lease_token: k.lease_token, category: 'provider_error' };
+    const failed = await api.json('POST', `/api/v1/jobs/${k.id}/fail`, last);
+    expect(failed).toMatchObject({ status: 200, body: { status: 'failed', attempts: 2 } });
+    expect(await api.json('POST', `/api/v1/jobs/${k.id}/fail`, last)).toEqual(failed);
+    expect(await failedCount('provider_error', 'true')).toBe(final0 + 1);
+    // The first attempt's holder replaying its old fail is refused: the token moved on.
+    expect((await api.json('POST', `/api/v1/jobs/${k.id}/fail`, body)).status).toBe(409);
+  });
+
+  it('include_cancelled: a job cancelled by mistake goes back to pending, by id and by filter', async () => {
+    const a = await api.json('POST', '/api/v1/jobs', job({ idempotency_key: 'oops' }));
+    const b = await api.json('POST', '/api/v1/jobs', job({ owner_ref: 'beeline/2' }));
+    await api.json('POST', '/api/v1/jobs/cancel', { owner_service: 'telephony' });
+    const refused = await api.json('POST', `/api/v1/jobs/${a.body.id}/retry`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_state', details: { status: 'cancelled' } });
+    expect(refused.body.error.message).toContain('include_cancelled');
+    const back = await api.json('POST', `/api/v1/jobs/${a.body.id}/retry`, { include_cancelled: true });
+    expect(back).toMatchObject({ status: 200, body: { status: 'pending', error_category: null } });
+    expect((await api.json('POST', '/api/v1/jobs', job({ idempotency_key: 'oops' }))).body).toMatchObject({
+      id: a.body.id,
+      status: 'pending',
+    });
+    expect((await api.json('POST', '/api/v1/jobs/retry', { owner_ref: 'beeline/2' })).body.count).toBe(0);
+    const byFilter = await api.json('POST', '/api/v1/jobs/retry', {
+      owner_ref: 'beeline/2',
+      include_cancelled: true,
+    });
+    expect(byFilter.body).toMatchObject({ count: 1, ids: [b.body.id] });
+    expect(
+      (await api.json('POST', `/api/v1/jobs/${a.body.id}/retry`, { include_cancelled: 'yes' })).status,
+    ).toBe(400);
+    // Cancel has no such switch.
+    expect(
+      (await api.json('POST', '/api/v1/jobs/cancel', { owner_ref: 'beeline/2', include_cancelled: true }))
+        .status,
+    ).toBe(400);
   });
 
   it('retry and cancel by filter with dry_run; empty filter refused', async () => {
@@ -284,14 +391,20 @@ describe('worker protocol', () => {
 
   it('long-poll returns as soon as the job finishes, and after the wait otherwise', async () => {
     const a = await api.json('POST', '/api/v1/jobs', job());
-    const t0 = Date.now();
+    // The timed-out poll on the injected clock: the server sleeps exactly the wait, on
+    // its clock, and no real time passes.
+    const clock = withManualClock();
     const short = await api.json('GET', `/api/v1/jobs/${a.body.id}?wait=300ms`);
+    clock.restore();
     expect(short.body.status).toBe('pending');
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
+    expect(clock.elapsed()).toBe(300);
+
+    // The woken poll: complete once the waiter is subscribed (no sleep to "let it start");
+    // wait=20s, so only the finish notification can answer it within the test's time.
     const [j] = await claim();
-    const t1 = Date.now();
+    const subscribed = onceSubscribed();
     const waiting = api.json('GET', `/api/v1/jobs/${a.body.id}?wait=20s`);
-    await new Promise((r) => setTimeout(r, 200));
+    await subscribed;
     await api.json('POST', `/api/v1/jobs/${j.id}/complete`, {
       worker_id: 'w1',
       lease_token: j.lease_token,
@@ -299,7 +412,6 @@ describe('worker protocol', () => {
     });
     const r = await waiting;
     expect(r.body.status).toBe('completed');
-    expect(Date.now() - t1).toBeLessThan(2_000);
     expect((await api.json('GET', `/api/v1/jobs/${a.body.id}?wait=61s`)).status).toBe(400);
   });
 
@@ -312,12 +424,65 @@ describe('worker protocol', () => {
   });
 });
 
+describe('durations: a bare number is seconds, everywhere', () => {
+  it('?wait=1 long-polls one second (on the injected clock), not one millisecond', async () => {
+    const a = await api.json('POST', '/api/v1/jobs', job());
+    const clock = withManualClock();
+    const r = await api.json('GET', `/api/v1/jobs/${a.body.id}?wait=1`);
+    clock.restore();
+    expect(r.body.status).toBe('pending');
+    expect(clock.elapsed()).toBe(1000);
+  });
+
+  it('lease_timeout: 1800 is a 30-minute lease; "90" is 90 s; under 5 s is a 400', async () => {
+    await api.json('POST', '/api/v1/jobs', job());
+    await api.json('POST', '/api/v1/jobs', job());
+    const c = await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w1', lease_timeout: 1800 });
+    expect(c.status).toBe(200);
+    const left = Date.parse(c.body.jobs[0].lease_expires_at) - Date.parse(c.body.jobs[0].started_at);
+    expect(left).toBe(1_800_000);
+    const d = await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w1', lease_timeout: '90' });
+    expect(Date.parse(d.body.jobs[0].lease_expires_at) - Date.parse(d.body.jobs[0].started_at)).toBe(90_000);
+    for (const short of [4, '4', '4999ms', '1s']) {
+      const r = await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w1', lease_timeout: short });
+      expect(r.status, String(short)).toBe(400);
+      expect(r.body.error.details.issues[0]).toMatchObject({
+        path: 'lease_timeout',
+        message: expect.stringContaining('between 5s and 1d'),
+      });
+    }
+  });
+
+  it('retry_after as a number or as bare text is seconds', async () => {
+    await api.json('POST', '/api/v1/jobs', job());
+    const [j] = (await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w1' })).body.jobs;
+    const f = await api.json('POST', `/api/v1/jobs/${j.id}/fail`, {
+      worker_id: 'w1',
+      lease_token: j.lease_token,
+      category: 'rate_limited',
+      retry_after: '600',
+    });
+    expect(f.status).toBe(200);
+    expect(Date.parse(f.body.run_after) - Date.parse(f.body.updated_at)).toBeGreaterThanOrEqual(600_000);
+  });
+});
+
 describe('stats, probes, docs', () => {
   it('stats reflects the queue; bad window refused', async () => {
     await api.json('POST', '/api/v1/jobs', job());
     const s = await api.json('GET', '/api/v1/stats?window=24h');
     expect(s.body).toMatchObject({ window_ms: 86_400_000, queue: { pending: 1, running: 0 } });
     expect((await api.json('GET', '/api/v1/stats?window=forever')).status).toBe(400);
+  });
+
+  it('stats.total_estimate is not 0 before the first ANALYZE', async () => {
+    const fresh = await startTestApi();
+    try {
+      for (let i = 0; i < 3; i++) await fresh.json('POST', '/api/v1/jobs', job());
+      expect((await fresh.json('GET', '/api/v1/stats')).body.total_estimate).toBe(3);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('healthz and readyz', async () => {

@@ -4,19 +4,20 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createServerDatabase, hasServer } from '../support/db.ts';
 
-const PORT = 18000 + (process.pid % 1000);
-
-async function waitReady(url: string, ms = 30_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not ready: ${url}`);
+/** The port the API chose (HTTP_PORT=0), from its 'api listening' log line. */
+function listeningPort(child: ChildProcess, ms = 60_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`API did not start: ${buf}`)), ms);
+    child.stdout!.on('data', (chunk) => {
+      buf += chunk;
+      for (const line of buf.split('\n')) {
+        if (!line.includes('"api listening"')) continue;
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { port: number }).port);
+      }
+    });
+  });
 }
 
 describe('API process shutdown', () => {
@@ -38,15 +39,15 @@ describe('API process shutdown', () => {
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,
-        HTTP_PORT: String(PORT),
+        HTTP_PORT: '0',
         HTTP_HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info',
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
-    const base = `http://127.0.0.1:${PORT}`;
-    await waitReady(`${base}/readyz`);
+    const base = `http://127.0.0.1:${await listeningPort(child)}`;
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const created = await (
       await fetch(`${base}/api/v1/jobs`, {
         method: 'POST',

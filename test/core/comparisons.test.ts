@@ -6,20 +6,15 @@
 // updated_at never move; callers' lists and stats do not show comparison jobs.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../lib/db/port.ts';
+import { cancelByFilter } from '../../lib/jobs/admin.ts';
+import { claimJobs } from '../../lib/jobs/claim.ts';
 import { loadComparison, recordComparison } from '../../lib/jobs/comparisons.ts';
-import {
-  cancelByFilter,
-  claimJobs,
-  completeJob,
-  completeMany,
-  createJob,
-  failJob,
-  getJob,
-  jobStats,
-  listJobs,
-  reapExpiredLeases,
-} from '../../lib/jobs/index.ts';
+import { createJob } from '../../lib/jobs/create.ts';
+import { completeJob, completeMany, failJob } from '../../lib/jobs/lease.ts';
+import { getJob, listJobs } from '../../lib/jobs/list.ts';
+import { reapExpiredLeases } from '../../lib/jobs/reap.ts';
 import type { JobRow } from '../../lib/jobs/row.ts';
+import { jobStats } from '../../lib/jobs/stats.ts';
 import type { TranscriptionAttempt } from '../../lib/providers/types.ts';
 import { comparisonState, withAgreements } from '../../lib/transcripts/compare.ts';
 import { DRIVERS, freshDb, type TestDb } from '../support/db.ts';

@@ -5,14 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPg } from '../../lib/db/pg.ts';
 import type { Db } from '../../lib/db/port.ts';
 import type { AppError } from '../../lib/errors.ts';
-import {
-  claimJobs,
-  completeJob,
-  completeMany,
-  createJobs,
-  reapExpiredLeases,
-  retryJob,
-} from '../../lib/jobs/index.ts';
+import { retryJob } from '../../lib/jobs/admin.ts';
+import { claimJobs } from '../../lib/jobs/claim.ts';
+import { createJobs } from '../../lib/jobs/create.ts';
+import { completeJob, completeMany } from '../../lib/jobs/lease.ts';
+import { reapExpiredLeases } from '../../lib/jobs/reap.ts';
 import { createServerDatabase, freshDb, hasServer, type TestDb } from '../support/db.ts';
 
 describe.skipIf(!hasServer)('concurrency on real PostgreSQL', () => {

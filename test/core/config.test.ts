@@ -24,14 +24,43 @@ describe('config', () => {
     });
   });
 
-  it('parses durations', () => {
+  it('parses durations; a bare number is seconds, as text or as a number', () => {
     expect(parseDuration('500ms')).toBe(500);
     expect(parseDuration('2s')).toBe(2000);
     expect(parseDuration('5m')).toBe(300_000);
     expect(parseDuration('1h')).toBe(3_600_000);
+    expect(parseDuration('7d')).toBe(604_800_000);
     expect(parseDuration('1.5s')).toBe(1500);
-    expect(parseDuration('250')).toBe(250);
-    for (const bad of ['', '2x', '-1s', 's', '1 h', 'NaN']) expect(parseDuration(bad), bad).toBeUndefined();
+    expect(parseDuration('30')).toBe(30_000);
+    expect(parseDuration('1.5')).toBe(1500);
+    expect(parseDuration(1800)).toBe(1_800_000);
+    expect(parseDuration(0.25)).toBe(250);
+    for (const bad of ['', '2x', '-1s', 's', '1 h', 'NaN', -1, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(parseDuration(bad), String(bad)).toBeUndefined();
+  });
+
+  it('duration variables: a bare number is seconds (WORKER_LEASE_TIMEOUT=15 is 15 s)', () => {
+    const c = loadConfig({ WORKER_LEASE_TIMEOUT: '15', WORKER_POLL_INTERVAL: '2', JOB_RETENTION: '86400' });
+    expect(c.WORKER_LEASE_TIMEOUT).toBe(15_000);
+    expect(c.WORKER_POLL_INTERVAL).toBe(2000);
+    expect(c.JOB_RETENTION).toBe(86_400_000);
+    expect(loadConfig({ WORKER_LEASE_TIMEOUT: '5s' }).WORKER_LEASE_TIMEOUT).toBe(5000);
+  });
+
+  it('a lease under 5 s stops start-up with a message saying why', () => {
+    for (const short of ['4', '4999ms', '900ms', '2s']) {
+      let err: ConfigError | undefined;
+      try {
+        loadConfig({ WORKER_LEASE_TIMEOUT: short });
+      } catch (e) {
+        err = e as ConfigError;
+      }
+      expect(err, short).toBeInstanceOf(ConfigError);
+      expect(err!.problems).toEqual([
+        { variable: 'WORKER_LEASE_TIMEOUT', expected: expect.stringContaining('must be at least 5s') },
+      ]);
+      expect(err!.message).toContain('runs twice');
+    }
   });
 
   it('names every bad variable and what it expected', () => {

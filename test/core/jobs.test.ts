@@ -3,25 +3,21 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../lib/db/port.ts';
 import { AppError } from '../../lib/errors.ts';
+import { cancelByFilter, retryByFilter, retryJob } from '../../lib/jobs/admin.ts';
+import { claimJobs } from '../../lib/jobs/claim.ts';
+import { createJob, createJobs } from '../../lib/jobs/create.ts';
 import {
-  cancelByFilter,
-  claimJobs,
   completeJob,
   completeMany,
-  createJob,
-  createJobs,
   failJob,
-  getJob,
   heartbeat,
-  jobStats,
-  listJobs,
-  pruneFinished,
-  reapExpiredLeases,
   releaseJob,
-  retryByFilter,
-  retryJob,
-} from '../../lib/jobs/index.ts';
+  wasReplay,
+} from '../../lib/jobs/lease.ts';
+import { getJob, listJobs } from '../../lib/jobs/list.ts';
+import { pruneFinished, reapExpiredLeases, reapOnce } from '../../lib/jobs/reap.ts';
 import type { CreateJob } from '../../lib/jobs/schemas.ts';
+import { jobStats } from '../../lib/jobs/stats.ts';
 import { DRIVERS, freshDb, type TestDb } from '../support/db.ts';
 
 const job = (over: Partial<CreateJob> = {}): CreateJob => ({
@@ -169,6 +165,17 @@ describe.each(DRIVERS)('jobs repository on %s', (driver) => {
     expect(await code(heartbeat(db, { ...ref(j), id: crypto.randomUUID() }, 1000))).toBe('not_found');
   });
 
+  it('heartbeat without a length extends by the lease last granted, not a default', async () => {
+    await createJob(db, job());
+    const j = await claimOne('w1', 7_000);
+    const hb = await heartbeat(db, ref(j));
+    expect(+hb.lease_expires_at! - +hb.updated_at).toBe(7_000);
+    const longer = await heartbeat(db, ref(j), 60_000);
+    expect(+longer.lease_expires_at! - +longer.updated_at).toBe(60_000);
+    const again = await heartbeat(db, ref(j));
+    expect(+again.lease_expires_at! - +again.updated_at).toBe(60_000);
+  });
+
   it('complete stores the result once; a replay by the holder is answered, others are refused', async () => {
     await createJob(db, job());
     const j = await claimOne();
@@ -179,6 +186,7 @@ describe.each(DRIVERS)('jobs repository on %s', (driver) => {
     // The same worker repeating the call (lost response) gets the job back, unchanged.
     const replay = await completeJob(db, ref(j), { content: 'different' });
     expect(replay.result).toEqual({ content: 'ok' });
+    expect([wasReplay(done), wasReplay(replay)]).toEqual([false, true]);
     expect(await code(completeJob(db, ref(j, 'w2'), { content: 'x' }))).toBe('lease_lost');
     expect(await code(failJob(db, ref(j), { category: 'timeout' }))).toBe('lease_lost');
   });
@@ -218,6 +226,58 @@ describe.each(DRIVERS)('jobs repository on %s', (driver) => {
     expect(f3).toMatchObject({ status: 'failed', attempts: 1, error_message: 'bad' });
   });
 
+  it('fail is idempotent for its holder: a replay gets the same answer, for both outcomes', async () => {
+    await createJob(db, job({ max_attempts: 3 }));
+    let j = await claimOne();
+    // Retryable → pending with backoff; the replay must not fail it again or move run_after.
+    const first = await failJob(db, ref(j), { category: 'rate_limited', retryAfterMs: 60_000 });
+    expect(first).toMatchObject({ status: 'pending', attempts: 1 });
+    const again = await failJob(db, ref(j), { category: 'rate_limited', retryAfterMs: 60_000 });
+    expect(again).toEqual(first);
+    expect([wasReplay(first), wasReplay(again)]).toEqual([false, true]);
+    // Anyone else, or the holder reporting something else, is refused.
+    expect(await code(failJob(db, ref(j, 'w2'), { category: 'rate_limited' }))).toBe('lease_lost');
+    expect(
+      await code(failJob(db, { ...ref(j), leaseToken: crypto.randomUUID() }, { category: 'rate_limited' })),
+    ).toBe('lease_lost');
+    expect(await code(failJob(db, ref(j), { category: 'invalid_input' }))).toBe('lease_lost');
+    expect(await code(completeJob(db, ref(j), {}))).toBe('lease_lost');
+
+    // Once someone else holds the job, the old holder's replay is refused and changes nothing.
+    await db.query('UPDATE ai_jobs SET run_after = now()');
+    const j2 = await claimOne('w2');
+    expect(await code(failJob(db, ref(j), { category: 'rate_limited' }))).toBe('lease_lost');
+    expect((await getJob(db, j.id))!).toMatchObject({ status: 'running', worker_id: 'w2' });
+
+    // Final → failed; replay answered with the same row.
+    const last = await failJob(db, ref(j2, 'w2'), { category: 'invalid_input', message: 'bad' });
+    expect(last).toMatchObject({ status: 'failed', error_category: 'invalid_input' });
+    expect(await failJob(db, ref(j2, 'w2'), { category: 'invalid_input', message: 'bad' })).toEqual(last);
+    expect(await code(failJob(db, ref(j2), { category: 'invalid_input' }))).toBe('lease_lost');
+
+    // A retry by the caller revokes the lease: the replay is refused from then on.
+    await retryJob(db, j.id);
+    expect(await code(failJob(db, ref(j2, 'w2'), { category: 'invalid_input' }))).toBe('lease_lost');
+    j = await claimOne();
+    // A cancel keeps the token but changes the status: refused too.
+    await failJob(db, ref(j), { category: 'timeout' });
+    await cancelByFilter(db, { ids: [j.id] });
+    expect(await code(failJob(db, ref(j), { category: 'timeout' }))).toBe('lease_lost');
+  });
+
+  it('a fail after the reaper ended the attempt is refused unless it reports the same outcome', async () => {
+    await createJob(db, job());
+    const j = await claimOne('w1', 5_000);
+    await db.query(`UPDATE ai_jobs SET lease_expires_at = now() - interval '1 second'`);
+    await reapExpiredLeases(db);
+    // The reaper left it pending under w1's token: a different report is not a replay.
+    expect(await code(failJob(db, ref(j), { category: 'invalid_input' }))).toBe('lease_lost');
+    expect((await getJob(db, j.id))!).toMatchObject({ status: 'pending', error_category: 'timeout' });
+    // `timeout` is exactly what the reaper recorded: answered, nothing written.
+    const before = (await getJob(db, j.id))!;
+    expect(await failJob(db, ref(j), { category: 'timeout', message: 'deadline' })).toEqual(before);
+  });
+
   it('fail honours retry_after when longer than the backoff', async () => {
     await createJob(db, job());
     const j = await claimOne();
@@ -240,6 +300,39 @@ describe.each(DRIVERS)('jobs repository on %s', (driver) => {
     await completeJob(db, ref(j2, 'w2'), { fresh: true });
     expect((await getJob(db, j.id))!.result).toEqual({ fresh: true });
     expect(await code(retryJob(db, crypto.randomUUID()))).toBe('not_found');
+  });
+
+  it('include_cancelled brings a job cancelled by mistake back, by id and by filter; default retry does not', async () => {
+    const a = await createJob(db, job({ idempotency_key: 'cancelled-by-mistake' }));
+    const b = await createJob(db, job({ owner_ref: 'beeline/2' }));
+    const c = await createJob(db, job({ owner_ref: 'beeline/3' }));
+    await cancelByFilter(db, { ids: [a.job.id, b.job.id, c.job.id] });
+    expect(await code(retryJob(db, a.job.id))).toBe('invalid_state');
+    const back = await retryJob(db, a.job.id, { includeCancelled: true });
+    expect(back).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      error_category: null,
+      error_message: null,
+      finished_at: null,
+      idempotency_key: 'cancelled-by-mistake',
+    });
+    // Its idempotency key names a live job again: a repeat create returns it.
+    expect(await createJob(db, job({ idempotency_key: 'cancelled-by-mistake' }))).toMatchObject({
+      outcome: 'existing',
+      job: { id: a.job.id, status: 'pending' },
+    });
+    expect(await retryByFilter(db, { owner_service: 'telephony' })).toMatchObject({ count: 0 });
+    expect(
+      await retryByFilter(db, { owner_service: 'telephony', include_cancelled: true, dry_run: true }),
+    ).toMatchObject({ count: 2, dry_run: true });
+    const r = await retryByFilter(db, { owner_service: 'telephony', include_cancelled: true });
+    expect(r).toMatchObject({ count: 2, ids: [b.job.id, c.job.id].sort() });
+    expect((await getJob(db, c.job.id))!.status).toBe('pending');
+    // A completed job stays completed whatever the switch says.
+    const done = await claimOne();
+    await completeJob(db, ref(done), {});
+    expect(await code(retryJob(db, done.id, { includeCancelled: true }))).toBe('invalid_state');
   });
 
   it('retry and cancel by filter: refuse an empty filter, dry_run counts, limit and has_more', async () => {
@@ -386,5 +479,36 @@ describe.each(DRIVERS)('jobs repository on %s', (driver) => {
     expect(s.errors).toEqual([{ category: 'invalid_input', failed: 1, retrying: 0 }]);
     expect(s.durations.sample).toBe(1);
     expect(typeof s.total_estimate).toBe('number');
+  });
+
+  it('stats.total_estimate counts (capped) before the first ANALYZE, then reads the estimate', async () => {
+    const fresh = await freshDb(driver);
+    try {
+      const { rows } = await fresh.db.query<{ reltuples: number }>(
+        `SELECT reltuples FROM pg_class WHERE oid = 'ai_jobs'::regclass`,
+      );
+      expect(rows[0]!.reltuples).toBeLessThanOrEqual(0); // never analyzed: unknown
+      await createJobs(fresh.db, [job(), job(), job()]);
+      expect((await jobStats(fresh.db)).total_estimate).toBe(3);
+      // The stand-in count stops at its cap rather than reading a big table through.
+      expect((await jobStats(fresh.db, 3_600_000, 2)).total_estimate).toBe(2);
+      await fresh.db.query('ANALYZE ai_jobs');
+      await createJobs(fresh.db, [job(), job()]);
+      // After ANALYZE: the planner's figure (3 rows then), read for free, not a count.
+      expect((await jobStats(fresh.db)).total_estimate).toBe(3);
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
+  it('reapOnce: one run, one summary (reaped, failed, pruned, time on the given clock)', async () => {
+    await createJobs(db, [job(), job({ max_attempts: 1 })]);
+    await claimJobs(db, { workerId: 'w1', limit: 2, leaseMs: 60_000 });
+    await db.query(`UPDATE ai_jobs SET lease_expires_at = now() - interval '1 second'`);
+    let now = 0;
+    const clock = { now: () => (now += 40), sleep: async () => {} };
+    expect(await reapOnce(db, { clock })).toEqual({ requeued: 1, failed: 1, pruned: 0, duration_ms: 40 });
+    await db.query(`UPDATE ai_jobs SET finished_at = now() - interval '2 days' WHERE status = 'failed'`);
+    expect(await reapOnce(db, { retentionMs: 86_400_000, clock })).toMatchObject({ requeued: 0, pruned: 1 });
   });
 });

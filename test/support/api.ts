@@ -16,6 +16,8 @@ export interface TestApi {
     headers?: Record<string, string>,
   ): Promise<{ status: number; body: T }>;
   metrics: ReturnType<typeof buildApi>['metrics'];
+  /** The functions' dependencies, by reference: a test may swap the clock or the job waiter. */
+  deps: ReturnType<typeof buildApi>['deps'];
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function startTestApi(
       return { status: res.status, body: parsed as any };
     },
     metrics,
+    deps,
     async close() {
       await deps.events?.close();
       await t.cleanup();

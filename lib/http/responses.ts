@@ -1,0 +1,169 @@
+// What the service answers, as zod/mini schemas: the OpenAPI document's
+// components.schemas are generated from these (lib/http/openapi.ts), and
+// test/api/openapi.test.ts parses real responses with them, so the document cannot
+// drift from the handlers. Each schema is registered under its component name.
+import * as z from 'zod/mini';
+import { ERROR_STATUS, type ErrorCode } from '../errors.ts';
+import { FAILURE_CATEGORIES } from '../jobs/categories.ts';
+import { JOB_STATUSES } from '../jobs/transitions.ts';
+
+/** Component name of every schema below; the document refers to them by $ref. */
+export const components = z.registry<{ id: string; description?: string }>();
+const named = <T extends z.ZodMiniType>(id: string, description: string, schema: T): T => {
+  components.add(schema, { id, description });
+  return schema;
+};
+
+const timestamp = z.iso.datetime({ offset: true });
+const count = z.int().check(z.gte(0));
+const jsonObject = z.record(z.string(), z.unknown());
+
+const jobFields = {
+  id: z.uuid(),
+  owner_service: z.string(),
+  owner_ref: z.string(),
+  task_type: z.string(),
+  model_profile: z.string(),
+  input: jsonObject,
+  result: z.nullable(jsonObject),
+  status: z.enum(JOB_STATUSES),
+  priority: z.int(),
+  run_after: timestamp,
+  attempts: count,
+  max_attempts: count,
+  worker_id: z.nullable(z.string()),
+  lease_expires_at: z.nullable(timestamp),
+  error_category: z.nullable(z.enum(FAILURE_CATEGORIES)),
+  error_message: z.nullable(z.string()),
+  idempotency_key: z.nullable(z.string()),
+  created_at: timestamp,
+  updated_at: timestamp,
+  started_at: z.nullable(timestamp),
+  finished_at: z.nullable(timestamp),
+  duration_ms: z.nullable(count),
+};
+
+export const jobResponse = named(
+  'Job',
+  'A job as every route returns it (never its lease_token).',
+  z.strictObject(jobFields),
+);
+
+export const leasedJobResponse = named(
+  'LeasedJob',
+  'A job handed to a worker by claim, with the lease_token that fences its heartbeat/complete/fail.',
+  z.strictObject({ ...jobFields, lease_token: z.uuid() }),
+);
+
+export const jobPage = named(
+  'JobPage',
+  'One page of jobs, newest first; pass next_cursor back as `cursor` for the next page.',
+  z.strictObject({ jobs: z.array(jobResponse), next_cursor: z.nullable(z.string()) }),
+);
+
+export const batchResult = named(
+  'BatchResult',
+  'One result per submitted item, in order: created, or the existing job of a repeated idempotency_key.',
+  z.strictObject({
+    results: z.array(
+      z.strictObject({ index: count, outcome: z.enum(['created', 'existing']), job: jobResponse }),
+    ),
+  }),
+);
+
+export const claimResult = named(
+  'ClaimResult',
+  'The jobs leased to the worker (possibly none).',
+  z.strictObject({ jobs: z.array(leasedJobResponse) }),
+);
+
+export const byFilterResult = named(
+  'ByFilterResult',
+  'Jobs retried or cancelled by a filter (or, with dry_run, that would be).',
+  z.strictObject({ count, ids: z.array(z.uuid()), dry_run: z.boolean(), has_more: z.boolean() }),
+);
+
+export const reapSummary = named(
+  'ReapSummary',
+  'One reaper run: leases requeued or failed, finished jobs pruned.',
+  z.strictObject({ requeued: count, failed: count, pruned: count, duration_ms: z.number() }),
+);
+
+const msOrNull = z.nullable(z.number());
+export const statsResponse = named(
+  'Stats',
+  'Queue depth now and outcomes within the window.',
+  z.strictObject({
+    window_ms: count,
+    queue: z.strictObject({
+      pending: count,
+      pending_ready: count,
+      running: count,
+      expired_leases: count,
+      oldest_pending_age_ms: msOrNull,
+    }),
+    by_type: z.array(
+      z.strictObject({ task_type: z.string(), model_profile: z.string(), pending: count, running: count }),
+    ),
+    finished: z.strictObject({ completed: count, failed: count, cancelled: count }),
+    errors: z.array(z.strictObject({ category: z.string(), failed: count, retrying: count })),
+    durations: z.strictObject({ sample: count, p50_ms: msOrNull, p95_ms: msOrNull, max_ms: msOrNull }),
+    total_estimate: count,
+  }),
+);
+
+export const providersStatus = named(
+  'ProvidersStatus',
+  'Reachability of each configured AI provider.',
+  z.strictObject({
+    providers: z.array(
+      z.object({
+        name: z.enum(['llm', 'whisperx', 'qwen2-audio', 'voxtral-small']),
+        configured: z.boolean(),
+        reachable: z.nullable(z.boolean()),
+        latency_ms: msOrNull,
+        models: z.optional(z.array(z.string())),
+        max_model_len: z.optional(z.int()),
+        model: z.optional(z.string()),
+        error: z.optional(z.string()),
+        url: z.optional(z.string()),
+      }),
+    ),
+  }),
+);
+
+export const infraStatus = named(
+  'InfraStatus',
+  'AI-server sidecar telemetry, normalised (docs/infra-sidecar.md); {"configured":false} when unset.',
+  z.looseObject({ configured: z.boolean() }),
+);
+
+export const healthResponse = named(
+  'Health',
+  'The process is alive.',
+  z.strictObject({ status: z.literal('ok') }),
+);
+
+export const readyResponse = named(
+  'Readiness',
+  'Ready: database reachable and migrated; otherwise why not.',
+  z.looseObject({ status: z.enum(['ready', 'not_ready']), reason: z.optional(z.string()) }),
+);
+
+export const openApiResponse = named(
+  'OpenApiDocument',
+  'An OpenAPI 3.1 document.',
+  z.looseObject({ openapi: z.string() }),
+);
+
+const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+export const errorSchema = named(
+  'Error',
+  'Every failure: a stable code, a human message, and details (field issues, limits, ids) or null.',
+  z.strictObject({
+    error: z.strictObject({ code: z.enum(ERROR_CODES), message: z.string(), details: z.unknown() }),
+  }),
+);
+
+export type Job = z.infer<typeof jobResponse>;
+export type LeasedJob = z.infer<typeof leasedJobResponse>;
