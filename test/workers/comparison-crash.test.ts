@@ -46,7 +46,7 @@ describe.skipIf(!hasServer)('comparison survives a worker crash (PostgreSQL)', (
       QWEN_AUDIO_BASE_URL: qwen.url,
       AUDIO_LLM_TIMEOUT: '60s',
       WORKER_POLL_INTERVAL: '200ms',
-      WORKER_LEASE_TIMEOUT: '2s',
+      WORKER_LEASE_TIMEOUT: '5s', // the shortest the configuration accepts
       ...env,
     });
     procs.push(p);
