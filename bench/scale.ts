@@ -8,11 +8,20 @@
 // and the claim throughput with the terminal rows present: the rest of those 5,000 burned
 // by one loop of claimJobs(limit 100) + completeMany, against the same on an empty table
 // (the "0 rows" section). Each round's 5,000 completed jobs stay in the table.
+// The ops console's and GET /api/v1/usage's queries (CONSOLE_QUERIES) are timed the same
+// way, target p50 < 50 ms at 1M, after the last day's transcription jobs are given results
+// in the A/B contract (result.attempts with three providers' texts and agreement).
+import { readFile } from 'node:fs/promises';
 import type { Db } from '../lib/db/port.ts';
+import { retryByFilter } from '../lib/jobs/admin.ts';
 import { claimJobs } from '../lib/jobs/claim.ts';
 import { completeMany } from '../lib/jobs/lease.ts';
 import { listJobs } from '../lib/jobs/list.ts';
 import { jobStats } from '../lib/jobs/stats.ts';
+import { usageByOwner } from '../lib/jobs/usage.ts';
+import { abFigures, comparedJobs } from '../lib/ops/ab.ts';
+import { failureGroups, groupFilter } from '../lib/ops/failures.ts';
+import { backlog, expiredLeases, hourlyThroughput, liveWorkers, throughput } from '../lib/ops/overview.ts';
 import { enqueueOurs } from './enqueue.ts';
 import { createMigrated } from './lib/db.ts';
 import { TASK_TYPE } from './lib/jobs.ts';
@@ -25,6 +34,61 @@ const LEASE_MS = 15 * 60_000;
 const BURN_JOBS = 5_000;
 /** Timed claims of 10 per round (500 of the round's 5,000 fresh jobs). */
 const CLAIM_CALLS = 50;
+
+const DAY = 86_400_000;
+const ago = (ms: number) => new Date(Date.now() - ms);
+
+/** Every read the console pages and GET /api/v1/usage make, by name. */
+export const CONSOLE_QUERIES: [string, (db: Db) => Promise<unknown>][] = [
+  ['console: backlog per type × profile', (db) => backlog(db)],
+  ['console: throughput 1 h (12 × 5 min)', (db) => throughput(db, 300_000, 12)],
+  ['console: throughput 1 day (24 × 1 h)', (db) => hourlyThroughput(db, Date.now(), 24)],
+  ['console: live workers', (db) => liveWorkers(db)],
+  ['console: expired leases', (db) => expiredLeases(db)],
+  ['console: jobs list, no filter (limit 50)', (db) => listJobs(db, { limit: 50 })],
+  ['console: failure groups, 24 h', (db) => failureGroups(db, ago(DAY))],
+  [
+    'console: failure group dry run, 24 h',
+    (db) =>
+      retryByFilter(db, {
+        ...groupFilter(
+          { error_category: 'timeout', task_type: 'llm_chat', model_profile: 'qwen2.5-14b' },
+          ago(DAY).toISOString(),
+          'retry',
+        ),
+        dry_run: true,
+      }),
+  ],
+  ['console: A/B figures, 24 h', (db) => abFigures(db, ago(DAY))],
+  ['console: A/B job picker, 24 h', (db) => comparedJobs(db, ago(DAY))],
+  ['usage: 1 h', (db) => usageByOwner(db, { since: ago(3_600_000), until: new Date() })],
+  ['usage: 24 h', (db) => usageByOwner(db, { since: ago(DAY), until: new Date() })],
+  ['usage: 7 d (the longest window)', (db) => usageByOwner(db, { since: ago(7 * DAY), until: new Date() })],
+];
+
+/**
+ * The last day's completed transcription jobs get a result in the A/B contract, so the
+ * A/B queries read realistic rows (three attempts with text and agreement each).
+ */
+export const AB_RESULTS = `
+UPDATE ai_jobs SET result = jsonb_build_object(
+  'text', 'the quick brown fox jumps over the lazy dog', 'segments', '[]'::jsonb, 'provider', 'whisperx',
+  'model', 'large-v3', 'duration_ms', duration_ms, 'comparison', 'complete',
+  'attempts', jsonb_build_array(
+    jsonb_build_object('provider', 'whisperx', 'model', 'large-v3', 'status', 'completed',
+      'text', 'the quick brown fox jumps over the lazy dog', 'segments', '[]'::jsonb, 'duration_ms', duration_ms,
+      'error', NULL, 'audio_duration_sec', 30, 'rtf', duration_ms / 30000.0, 'word_count', 9,
+      'agreement', jsonb_build_object('voxtral', 0.89, 'qwen', 0.78)),
+    jsonb_build_object('provider', 'voxtral', 'model', 'voxtral-small', 'status', 'completed',
+      'text', 'the quick brown fox jumped over the lazy dog', 'segments', '[]'::jsonb, 'duration_ms', duration_ms * 2,
+      'error', NULL, 'audio_duration_sec', 30, 'rtf', duration_ms / 15000.0, 'word_count', 9,
+      'agreement', jsonb_build_object('whisperx', 0.89)),
+    jsonb_build_object('provider', 'qwen', 'model', 'qwen2-audio', 'status',
+      CASE WHEN duration_ms % 10 = 0 THEN 'failed' ELSE 'completed' END,
+      'text', 'quick brown fox jumps over the lazy dog today', 'segments', '[]'::jsonb, 'duration_ms', duration_ms * 3,
+      'error', CASE WHEN duration_ms % 10 = 0 THEN jsonb_build_object('category', 'timeout', 'message', 'slow') END,
+      'audio_duration_sec', 30, 'word_count', 9, 'agreement', jsonb_build_object('whisperx', 0.78))))
+WHERE task_type = 'transcribe' AND status = 'completed' AND finished_at > now() - interval '1 day'`;
 
 async function timeCalls(calls: number, fn: () => Promise<unknown>): Promise<number[]> {
   await fn(); // warm: plan cache, buffers
@@ -91,6 +155,12 @@ export async function scale(opts: {
   const notes: string[] = [];
   const b = await createMigrated('scale', 10);
   try {
+    // The console's hourly rollup (migration 008), until lib/db/migrations.ts lists it.
+    const rollup = await b.db.query<{ ok: boolean }>(
+      `SELECT to_regclass('ai_usage_hours') IS NOT NULL AS ok`,
+    );
+    if (!rollup.rows[0]?.ok)
+      await b.db.exec(await readFile(new URL('../migrations/008_console.sql', import.meta.url), 'utf8'));
     // Baseline: the claim loop on an empty table.
     const base: number[] = [];
     const baseClaim: number[] = [];
@@ -112,6 +182,7 @@ export async function scale(opts: {
       const t0 = performance.now();
       await seedJobs(b.db, loaded, size);
       loaded = size;
+      await b.db.query(AB_RESULTS);
       await analyze(b.url, 'ai_jobs');
       const size_mb = (
         await b.db.query<{ mb: number }>(`SELECT (pg_total_relation_size('ai_jobs') / 1048576)::int AS mb`)
@@ -132,6 +203,7 @@ export async function scale(opts: {
         stats: [] as number[],
         claim: [] as number[],
       };
+      const consoleP50s = CONSOLE_QUERIES.map(() => [] as number[]);
       const burn: number[] = [];
       for (let r = 0; r < opts.runs; r++) {
         p50s.owner.push(
@@ -153,6 +225,9 @@ export async function scale(opts: {
           ),
         );
         p50s.stats.push(percentile(await timeCalls(opts.calls, () => jobStats(b.db)), 50));
+        for (const [i, [, fn]] of CONSOLE_QUERIES.entries()) {
+          consoleP50s[i]!.push(percentile(await timeCalls(opts.calls, () => fn(b.db)), 50));
+        }
         const c = await claimRound(b.db, CLAIM_CALLS);
         p50s.claim.push(c.claimP50);
         burn.push(c.burn);
@@ -173,6 +248,15 @@ export async function scale(opts: {
       add('list by status=running (0.1 %, limit 50)', p50s.rare, true);
       add('stats', p50s.stats, true);
       add('claim (limit 10)', p50s.claim, false);
+      for (const [i, [name]] of CONSOLE_QUERIES.entries()) {
+        const v = midMedian(consoleP50s[i]!);
+        rows.push(
+          row(section, name, v, 'ms p50', {
+            runs: consoleP50s[i]!,
+            ...(size >= 1_000_000 && { target: { text: 'p50 < 50 ms at 1M', ok: v < 50 } }),
+          }),
+        );
+      }
       rows.push(
         row(section, 'claim+completeMany loop (limit 100)', midMedian(burn), 'jobs/s', { runs: burn }),
       );

@@ -7,6 +7,7 @@ const docs = defineFunction({
   method: 'GET',
   path: '/docs',
   auth: false,
+  db: false,
   summary: 'Human-readable API reference',
   responses: { 200: { description: 'the API reference as an HTML page', content: 'text/html' } },
   handler: (c) => c.html(renderDocs(apiDocument())),

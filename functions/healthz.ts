@@ -7,6 +7,7 @@ export default defineFunction({
   method: 'GET',
   path: '/healthz',
   auth: false,
+  db: false,
   summary: 'Process health',
   responses: { 200: { description: 'alive', schema: healthResponse } },
   handler: (c) => c.json({ status: 'ok' }),

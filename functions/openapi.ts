@@ -19,6 +19,7 @@ const openapi = defineFunction({
   method: 'GET',
   path: '/api/v1/openapi.json',
   auth: false,
+  db: false,
   summary: 'This OpenAPI document (open: it holds no data)',
   responses: { 200: { description: 'OpenAPI 3.1 JSON', schema: openApiResponse } },
   handler: (c) => c.json(apiDocument()),

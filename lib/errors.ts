@@ -6,6 +6,7 @@ export const ERROR_STATUS = {
   /** Malformed HTTP, refused by Node's parser before routing. */
   bad_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   idempotency_conflict: 409,
@@ -15,6 +16,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   /** Request line and headers over Node's 16 KiB. */
   headers_too_large: 431,
+  unserved: 422,
   internal: 500,
   not_configured: 503,
   unavailable: 503,

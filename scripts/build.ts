@@ -56,12 +56,27 @@ export interface BundleReport {
   gzip: number;
 }
 
+/** A bundle's entry: the function and the adapter, with the Neon driver only when it queries. */
+function entrySource(file: string, def: FunctionDef): string {
+  const lines = [
+    `import fn from ${JSON.stringify(file)};`,
+    `import { edgeHandler } from ${JSON.stringify(path.join(root, 'lib/edge/adapter.ts'))};`,
+  ];
+  if (def.db === false) lines.push('export default edgeHandler(fn);');
+  else
+    lines.push(
+      `import { openEdgeDb } from ${JSON.stringify(path.join(root, 'lib/edge/neon.ts'))};`,
+      'export default edgeHandler(fn, openEdgeDb);',
+    );
+  return `${lines.join('\n')}\n`;
+}
+
 async function buildFunction(file: string, dist: string): Promise<BundleReport> {
   const def = (await import(file)).default as FunctionDef;
   const outfile = path.join(dist, 'functions', `${def.name}.mjs`);
   const result = await esbuild.build({
     stdin: {
-      contents: `import fn from ${JSON.stringify(file)};\nimport { edgeHandler } from ${JSON.stringify(path.join(root, 'lib/edge/adapter.ts'))};\nexport default edgeHandler(fn);\n`,
+      contents: entrySource(file, def),
       resolveDir: root,
       loader: 'ts',
       sourcefile: `${def.name}.entry.ts`,

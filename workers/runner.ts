@@ -23,6 +23,7 @@ import { claimJobs } from '../lib/jobs/claim.ts';
 import { type FailRequest, failJob, heartbeat, type LeaseRef, releaseJob } from '../lib/jobs/lease.ts';
 import type { JobRow } from '../lib/jobs/row.ts';
 import { ProviderError, toProviderError } from '../lib/providers/errors.ts';
+import type { QueuePolicy } from '../lib/queues/policy.ts';
 import {
   type JobLabels,
   type LogFields,
@@ -62,6 +63,10 @@ export interface RunnerOptions {
   notifyDebounceMs?: number;
   /** Self-NOTIFY check of the LISTEN session (default 30 s; 0 disables). */
   listenPingMs?: number;
+  /** Queue limits, budgets and fairness weights from the configuration (issue 11). */
+  policy?: QueuePolicy;
+  /** Reported in GET /api/v1/workers. */
+  version?: string;
 }
 
 /** Longest gap between heartbeats whatever the lease (see the constructor). */
@@ -371,6 +376,8 @@ export class Runner {
         leaseMs: this.opts.leaseMs,
         taskTypes: group.taskTypes,
         modelProfiles: group.modelProfiles,
+        policy: this.opts.policy,
+        workerVersion: this.opts.version,
       });
     } catch (err) {
       this.claimFailed(err);

@@ -7,6 +7,7 @@ import { workerId as configuredWorkerId } from '../lib/config/load.ts';
 import type { Config } from '../lib/config/schema.ts';
 import { migrate } from '../lib/db/migrations-fs.ts';
 import type { Db } from '../lib/db/port.ts';
+import { queuePolicy } from '../lib/queues/policy.ts';
 import { type Logger, silentLogger } from '../lib/telemetry/port.ts';
 import { createPromMetrics, type PromMetrics } from '../lib/telemetry/prom.ts';
 import type { DisabledHandler, Handler } from './handler.ts';
@@ -16,6 +17,7 @@ import { type ProbeServer, startProbeServer } from './probe-server.ts';
 import { type Reaper, startReaper } from './reaper.ts';
 import { Backoff, describeError, isTransientDbError, sleep } from './retry.ts';
 import { Runner, type RunnerOptions, type RunnerStatus } from './runner.ts';
+import { startWebhookDispatcher, type WebhookDispatcher } from './webhooks.ts';
 
 export interface StartWorkerOptions {
   db: Db;
@@ -30,6 +32,8 @@ export interface StartWorkerOptions {
   migrate?: boolean;
   /** Run the built-in lease reaper (default true). */
   reaper?: boolean;
+  /** Send due webhook deliveries (default true). */
+  webhooks?: boolean;
   /** Runner tuning beyond the configuration (circuit thresholds, batching). */
   tuning?: Pick<
     RunnerOptions,
@@ -82,6 +86,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
     claimLimit: config.WORKER_CLAIM_LIMIT,
     pollIntervalMs: config.WORKER_POLL_INTERVAL,
     leaseMs: config.WORKER_LEASE_TIMEOUT,
+    policy: queuePolicy(config),
     log,
     metrics,
     ...opts.tuning,
@@ -89,6 +94,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
 
   let phase: WorkerStatus['phase'] = 'starting';
   let reaper: Reaper | undefined;
+  let webhooks: WebhookDispatcher | undefined;
   const handlerStatus: HandlerStatus[] = [
     ...handlers.map((h) => ({
       name: h.name,
@@ -147,6 +153,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
         metrics,
       });
     }
+    if (opts.webhooks !== false) webhooks = startWebhookDispatcher({ db, config, log });
     phase = 'running';
     log.info(
       {
@@ -172,6 +179,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
         await started;
         const r = await runner.drain(config.WORKER_SHUTDOWN_GRACE);
         await reaper?.stop();
+        await webhooks?.stop();
         await probe?.close();
         phase = 'stopped';
         log.info(r, 'worker stopped');
@@ -197,10 +205,11 @@ async function migrateWithRetry(
       // keep retrying and let /readyz and the log say why.
       const delay = backoff.next();
       runner.reportDbError(err, 'migrate');
-      log.error(
-        { err: describeError(err), transient: isTransientDbError(err), retry_in_ms: delay },
-        'migration failed; retrying',
-      );
+      const fields = { err: describeError(err), transient: isTransientDbError(err), retry_in_ms: delay };
+      // An unreachable database is already said once by the runner and, by workers/main.ts,
+      // once per attempt with the fix; a migration failing on a reachable one is an error.
+      if (fields.transient) log.debug(fields, 'migration failed; retrying');
+      else log.error(fields, 'migration failed; retrying');
       const until = Date.now() + delay;
       while (Date.now() < until) {
         if (stopping()) return null;

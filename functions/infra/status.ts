@@ -9,6 +9,7 @@ export default defineFunction({
   method: 'GET',
   path: '/api/v1/infra/status',
   auth: true,
+  db: false,
   summary: 'AI-server sidecar telemetry (see docs/infra-sidecar.md)',
   responses: { 200: { description: 'normalised telemetry, or {"configured":false}', schema: infraStatus } },
   async handler(c) {

@@ -5,6 +5,7 @@ import { claimResult } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { claimJobs } from '../../lib/jobs/claim.ts';
 import { claimSchema } from '../../lib/jobs/schemas.ts';
+import { queuePolicy } from '../../lib/queues/policy.ts';
 
 export default defineFunction({
   name: 'jobs-claim',
@@ -26,6 +27,8 @@ export default defineFunction({
       leaseMs: body.lease_timeout ?? config.WORKER_LEASE_TIMEOUT,
       taskTypes: body.task_types,
       modelProfiles: body.model_profiles,
+      policy: queuePolicy(config),
+      workerVersion: body.worker_version,
     });
     metrics.claimBatch(jobs.length);
     return c.json({ jobs: jobs.map((j) => jobJson(j, true)) });

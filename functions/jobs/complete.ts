@@ -7,6 +7,7 @@ import { jobResponse } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { completeJob, wasReplay } from '../../lib/jobs/lease.ts';
 import { completeSchema } from '../../lib/jobs/schemas.ts';
+import { usageOfResult } from '../../lib/jobs/usage.ts';
 
 export default defineFunction({
   name: 'jobs-complete',
@@ -34,7 +35,10 @@ export default defineFunction({
       { id, workerId: body.worker_id, leaseToken: body.lease_token },
       body.result,
     );
-    if (!wasReplay(job)) metrics.jobCompleted(labels(job), job.duration_ms);
+    if (!wasReplay(job)) {
+      metrics.jobCompleted(labels(job), job.duration_ms);
+      metrics.jobUsage(job, usageOfResult(job.result, job.duration_ms));
+    }
     return c.json(jobJson(job));
   },
 });

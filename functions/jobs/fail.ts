@@ -7,6 +7,7 @@ import { jobResponse } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { failJob, wasReplay } from '../../lib/jobs/lease.ts';
 import { failSchema } from '../../lib/jobs/schemas.ts';
+import { usageOfResult } from '../../lib/jobs/usage.ts';
 
 export default defineFunction({
   name: 'jobs-fail',
@@ -39,7 +40,11 @@ export default defineFunction({
       { id, workerId: body.worker_id, leaseToken: body.lease_token },
       { category: body.category, message: body.message, retryAfterMs: body.retry_after, result: body.result },
     );
-    if (!wasReplay(job)) metrics.jobFailed(labels(job), body.category, job.status === 'failed');
+    if (!wasReplay(job)) {
+      metrics.jobFailed(labels(job), body.category, job.status === 'failed');
+      // A final failure still spent worker time: counted like GET /api/v1/usage counts it.
+      if (job.status === 'failed') metrics.jobUsage(job, usageOfResult(job.result, job.duration_ms));
+    }
     return c.json(jobJson(job));
   },
 });

@@ -22,16 +22,17 @@ export default defineFunction({
   responses: {
     200: { description: 'the job with its new lease_expires_at', schema: jobResponse },
     404: 'not_found: no such job',
-    409: 'lease_lost: the lease was reaped, retried or cancelled',
+    409: 'lease_lost: the lease was reaped, retried or cancelled (details.reason "paused": released because its queue was paused with drain: false)',
   },
   async handler(c) {
     const id = jobId(c);
     const body = await parseBody(c, heartbeatSchema);
-    const { db, config } = c.var.deps;
+    // Without lease_timeout the lease is extended by the length chosen at claim (stored on
+    // the job), never by this process's WORKER_LEASE_TIMEOUT.
     const job = await heartbeat(
-      db,
+      c.var.deps.db,
       { id, workerId: body.worker_id, leaseToken: body.lease_token },
-      body.lease_timeout ?? config.WORKER_LEASE_TIMEOUT,
+      body.lease_timeout,
     );
     return c.json(jobJson(job));
   },

@@ -9,6 +9,7 @@ export default defineFunction({
   method: 'GET',
   path: '/api/v1/providers/status',
   auth: true,
+  db: false,
   summary: 'Check configured AI providers (LLM, WhisperX, Qwen2-Audio, Voxtral)',
   responses: { 200: { description: 'each provider, probed', schema: providersStatus } },
   async handler(c) {

@@ -2,6 +2,7 @@
 // parsed by one schema so a bad value stops start-up with the variable's name.
 // Uses zod/mini because this module is bundled into every edge function.
 import * as z from 'zod/mini';
+import { isValidSecret } from '../webhooks/sign.ts';
 import { DURATION_HINT, formatDuration, MIN_LEASE_MS, parseDuration } from './duration.ts';
 
 /** A duration variable, in milliseconds; a bare number is seconds (lib/config/duration.ts). */
@@ -133,6 +134,84 @@ const providerList = z.prefault(
   'whisperx',
 );
 
+/**
+ * "name=number" lists such as PROFILE_LIMITS=whisperx=2,qwen2.5-14b=16 (queue control,
+ * issue 11). `*` may name the default for every other name.
+ */
+const numberMap = (min: number, max: number, integer: boolean) =>
+  z.prefault(
+    z.pipe(
+      z.string(),
+      z.transform((v, ctx) => {
+        const out: Record<string, number> = {};
+        for (const part of v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)) {
+          const eq = part.lastIndexOf('=');
+          const name = part.slice(0, eq).trim();
+          const text = part.slice(eq + 1).trim();
+          const n = Number(text);
+          const ok = integer ? /^-?\d+$/.test(text) : /^\d+(\.\d+)?$/.test(text);
+          if (eq <= 0 || !name || !ok || n < min || n > max) {
+            ctx.issues.push({
+              code: 'custom',
+              message: `expected name=${integer ? 'integer' : 'number'} pairs (${min}..${max}) separated by commas, got "${part}"`,
+              input: v,
+            });
+            return z.NEVER;
+          }
+          out[name] = n;
+        }
+        return out;
+      }),
+    ),
+    '',
+  );
+/** `owner=whsec_…,owner2=whsec_…`: the signing secret of each caller's webhooks. */
+const ownerSecrets = z.prefault(
+  z.pipe(
+    z.string(),
+    z.transform((v, ctx) => {
+      const out: Record<string, string> = {};
+      for (const part of v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const eq = part.indexOf('=');
+        const owner = part.slice(0, eq).trim();
+        const secret = part.slice(eq + 1).trim();
+        if (eq <= 0 || !isValidSecret(secret)) {
+          // Never echo the value: it holds secrets.
+          ctx.issues.push({
+            code: 'custom',
+            message: 'expected owner_service=whsec_<base64 of ≥ 16 bytes> pairs, comma-separated',
+            input: '[redacted]',
+          });
+          return z.NEVER;
+        }
+        out[owner] = secret;
+      }
+      return out;
+    }),
+  ),
+  '',
+);
+
+/** Comma-separated host names (`*.example.com` allowed); empty means "no allow-list". */
+const hostList = z.prefault(
+  z.pipe(
+    z.string(),
+    z.transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ),
+  '',
+);
+
 export const DEFAULT_AUDIO_LLM_PROMPT =
   'Transcribe this audio verbatim in its original language. Answer with the transcript text only.';
 
@@ -183,6 +262,20 @@ export const configShape = {
   }),
   WORKER_SHUTDOWN_GRACE: duration('25s'),
   WORKER_REAP_INTERVAL: duration('30s'),
+  // Queue control (issue 11): limits and token budgets per group, fairness between callers.
+  PROFILE_LIMITS: numberMap(0, 1_000_000, true),
+  TASK_TYPE_LIMITS: numberMap(0, 1_000_000, true),
+  PROFILE_TOKEN_BUDGETS: numberMap(1, 1_000_000_000, true),
+  OWNER_WEIGHTS: numberMap(0.001, 1000, false),
+  OWNER_MAX_PRIORITY: numberMap(-1_000_000, 1_000_000, true),
+  REJECT_UNSERVED: bool(false),
+  WORKER_LIVE_WINDOW: duration('2m'),
+  WEBHOOK_SECRET: optionalText,
+  WEBHOOK_SECRETS: ownerSecrets,
+  WEBHOOK_ALLOWED_HOSTS: hostList,
+  WEBHOOK_TIMEOUT: duration('10s'),
+  WEBHOOK_RETRY_HORIZON: duration('24h'),
+  WEBHOOK_POLL_INTERVAL: duration('1s'),
 } as const;
 
 export const configSchema = z.object(configShape);
@@ -197,4 +290,6 @@ export const SECRET_KEYS: readonly ConfigKey[] = [
   'VOXTRAL_API_KEY',
   'AUDIO_LLM_API_KEY',
   'INFRA_STATUS_TOKEN',
+  'WEBHOOK_SECRET',
+  'WEBHOOK_SECRETS',
 ];

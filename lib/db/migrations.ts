@@ -5,5 +5,8 @@ export const MIGRATIONS = [
   '001_jobs.sql',
   '002_notify_finished.sql',
   '003_cheaper_hot_path.sql',
+  '005_queues.sql',
   '006_comparisons.sql',
+  '007_webhooks.sql',
+  '008_console.sql',
 ] as const;

@@ -15,6 +15,25 @@ export interface NeonOptions {
   max?: number;
 }
 
+/**
+ * The driver rejects with the WebSocket's ErrorEvent (not an Error) when the database
+ * cannot be reached. Hono hands only Errors to onError, so such a value escaped the
+ * envelope (workerd answered a bare 500). Everything leaving this module is an Error;
+ * one without a SQLSTATE becomes 08006 connection_failure, which callers treat as
+ * "database unavailable".
+ */
+export function asDbError(e: unknown): Error {
+  if (e instanceof Error) return e;
+  const what = (e as { message?: unknown; type?: unknown } | null) ?? {};
+  const detail =
+    typeof what.message === 'string' && what.message ? what.message : String(what.type ?? 'error');
+  return Object.assign(new Error(`database connection failed (WebSocket ${detail})`), { code: '08006' });
+}
+
+const rethrow = (e: unknown): never => {
+  throw asDbError(e);
+};
+
 export function openNeon(url: string, opts: NeonOptions = {}): Db {
   if (opts.webSocketConstructor) neonConfig.webSocketConstructor = opts.webSocketConstructor as never;
   if (opts.wsProxy) {
@@ -35,18 +54,26 @@ export function openNeon(url: string, opts: NeonOptions = {}): Db {
     text: string,
     params?: readonly unknown[],
   ): Promise<QueryResult<T>> => {
-    const r = await c.query(text, params as unknown[] | undefined);
+    const r = await c.query(text, params as unknown[] | undefined).catch(rethrow);
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   };
   return {
     driver: 'neon',
     query: (text, params) => run(pool, text, params),
     async exec(sql) {
-      await pool.query(sql);
+      await pool.query(sql).catch(rethrow);
     },
-    transaction: (fn) => inTransaction(() => pool.connect(), fn),
+    // Connection failures inside a transaction surface as Errors too (asDbError).
+    transaction: (fn) =>
+      inTransaction(async () => {
+        const client = await pool.connect().catch(rethrow);
+        return {
+          query: (text, params) => client.query(text, params).catch(rethrow),
+          release: (destroy) => client.release(destroy),
+        };
+      }, fn),
     async close() {
-      await pool.end();
+      await pool.end().catch(() => {});
     },
   };
 }

@@ -1,11 +1,13 @@
 // The edge/function adapter: wraps ONE function into `{ fetch }` for Cloudflare Workers,
 // Vercel, Deno, Bun or any Web-standard runtime. Dependencies are built once per isolate
-// from the runtime's env (Workers bindings, else process.env): the Neon serverless
-// driver for the database, console JSON logs, no Prometheus (no shared process to
-// scrape). Set NEON_WS_PROXY (+ NEON_INSECURE=1) to reach a self-hosted PostgreSQL
-// through a WebSocket-to-TCP proxy instead of Neon.
+// from the runtime's env (Workers bindings, else process.env): console JSON logs, no
+// Prometheus (no shared process to scrape), and — only for functions that query — a
+// database from the driver module the bundle was built with (lib/edge/neon.ts). Functions
+// that never query (`db: false`: healthz, the OpenAPI document, probes of providers) are
+// built without any driver and need no DATABASE_URL.
 import { loadConfig } from '../config/load.ts';
-import { openNeon } from '../db/neon.ts';
+import type { Db } from '../db/port.ts';
+import { AppError } from '../errors.ts';
 import { createApp } from '../http/app.ts';
 import type { FunctionDef } from '../http/define.ts';
 import { type Deps, systemClock } from '../http/deps.ts';
@@ -13,22 +15,24 @@ import { probeProviders } from '../providers/probe.ts';
 import { consoleLogger, noopMetrics } from '../telemetry/port.ts';
 
 type Env = Record<string, unknown>;
+export type RawEnv = Record<string, string | undefined>;
 
-function envOf(env: Env | undefined): Record<string, string | undefined> {
+/** Opens the per-request database of a bundle that queries. */
+export type EdgeDbOpener = (url: string, env: RawEnv) => Db;
+
+function envOf(env: Env | undefined): RawEnv {
   const fromProcess =
     (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
-  const out: Record<string, string | undefined> = { ...fromProcess };
+  const out: RawEnv = { ...fromProcess };
   for (const [k, v] of Object.entries(env ?? {})) if (typeof v === 'string') out[k] = v;
   return out;
 }
 
 /** Built once per isolate: parsing config and creating loggers is not per-request work. */
-function baseDeps(rawEnv: Record<string, string | undefined>): Omit<Deps, 'db'> & { databaseUrl: string } {
+function baseDeps(rawEnv: RawEnv): Omit<Deps, 'db'> {
   const config = loadConfig(rawEnv);
-  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required on edge platforms');
   const level = config.LOG_LEVEL === 'fatal' || config.LOG_LEVEL === 'trace' ? 'info' : config.LOG_LEVEL;
   return {
-    databaseUrl: config.DATABASE_URL,
     config,
     clock: systemClock,
     log: consoleLogger({ service: 'ai-service' }, level),
@@ -38,25 +42,42 @@ function baseDeps(rawEnv: Record<string, string | undefined>): Omit<Deps, 'db'> 
   };
 }
 
+/** The db of a bundle built without a driver: a function that queries was mis-declared. */
+const noDb: Db = {
+  driver: 'neon',
+  query: () => Promise.reject(new AppError('not_configured', 'this bundle has no database driver')),
+  exec: () => Promise.reject(new AppError('not_configured', 'this bundle has no database driver')),
+  transaction: () => Promise.reject(new AppError('not_configured', 'this bundle has no database driver')),
+  close: async () => {},
+};
+
 type ExecutionContext = { waitUntil?(p: Promise<unknown>): void };
 
-export function edgeHandler(fn: FunctionDef) {
+export function edgeHandler(fn: FunctionDef, openDb?: EdgeDbOpener) {
   let base: ReturnType<typeof baseDeps> | undefined;
   const app = createApp([fn], (env) => (env as { deps: Deps }).deps);
   return {
     async fetch(req: Request, env?: Env, ctx?: ExecutionContext): Promise<Response> {
       const raw = envOf(env);
       base ??= baseDeps(raw);
+      if (!openDb) return app.fetch(req, { deps: { ...base, db: noDb } }, ctx as never);
+      const url = base.config.DATABASE_URL;
+      if (!url) {
+        return Response.json(
+          {
+            error: {
+              code: 'not_configured',
+              message: 'DATABASE_URL is not set for this function',
+              details: null,
+            },
+          },
+          { status: 503 },
+        );
+      }
       // One connection per request: Workers forbid sharing a socket between requests.
-      const db = openNeon(base.databaseUrl, {
-        webSocketConstructor: (globalThis as { WebSocket?: unknown }).WebSocket,
-        wsProxy: raw.NEON_WS_PROXY,
-        secure: raw.NEON_INSECURE === '1' ? false : undefined,
-        max: 1,
-      });
-      const { databaseUrl: _, ...rest } = base;
+      const db = openDb(url, raw);
       try {
-        return await app.fetch(req, { deps: { ...rest, db } }, ctx as never);
+        return await app.fetch(req, { deps: { ...base, db } }, ctx as never);
       } finally {
         const closing = db.close().catch(() => {});
         if (ctx?.waitUntil) ctx.waitUntil(closing);

@@ -3,7 +3,7 @@
 // itself with pings), fanned out to the waiters of each job id. Started lazily on the
 // first wait. Whenever the session is not known to be delivering (lost, reconnecting,
 // database down) waiters are woken to re-read the job: at once when the session is lost
-// or comes back, and at least every second while it is down.
+// or comes back, and every half second while it is down.
 import { DbListener } from '../db/listener.ts';
 import { type Db, FINISHED_CHANNEL } from '../db/port.ts';
 import { type JobWaiter, systemClock } from '../http/deps.ts';
@@ -23,10 +23,11 @@ export interface JobEventsOptions {
   pingTimeoutMs?: number;
 }
 
-/** How long a waiter re-reads the job when no LISTEN session is delivering. */
-const DEAF_RECHECK_MS = 1_000;
-/** How long the first wait waits for the session to come up before relying on re-reads. */
-const FIRST_CONNECT_MS = 2_000;
+// While no session is delivering, a waiter waits up to CONNECT_WAIT_MS for it and then
+// re-reads the job every DEAF_RECHECK_MS: a job that ends meanwhile is answered within
+// about a second, the promise a long-poll makes.
+const DEAF_RECHECK_MS = 500;
+const CONNECT_WAIT_MS = 500;
 
 export function createJobEvents(db: Db, opts: JobEventsOptions = {}): JobEvents | undefined {
   if (!db.listen) return undefined;
@@ -76,8 +77,8 @@ export function createJobEvents(db: Db, opts: JobEventsOptions = {}): JobEvents 
     set.add(wake);
     signal?.addEventListener('abort', wake, { once: true });
     // The caller re-reads the job after this returns, so a finish announced before the
-    // session is up is still seen; if it does not come up, the waiter re-reads every second.
-    const listening = await listener.ready(Math.min(ms, FIRST_CONNECT_MS));
+    // session is up is still seen; if it does not come up, the waiter re-reads regularly.
+    const listening = await listener.ready(Math.min(ms, CONNECT_WAIT_MS));
     const timer = setTimeout(wake, listening ? ms : Math.min(ms, DEAF_RECHECK_MS));
     const woken = done.then(() => {
       clearTimeout(timer);

@@ -20,7 +20,17 @@ export function buildWhere(filter: JobFilter, params: unknown[] = []): Where {
   if (filter.model_profile) clauses.push(`model_profile = ANY(${p(filter.model_profile)}::text[])`);
   if (filter.worker_id) clauses.push(`worker_id = ${p(filter.worker_id)}`);
   if (filter.error_category) clauses.push(`error_category = ANY(${p(filter.error_category)}::text[])`);
-  if (filter.created_after) clauses.push(`created_at > ${p(filter.created_after)}::timestamptz`);
+  if (filter.created_after) {
+    const after = p(filter.created_after);
+    clauses.push(`created_at > ${after}::timestamptz`);
+    // Ids are UUID v7 (lib/jobs/ids.ts, ai_uuidv7()): their first 48 bits are the creation
+    // millisecond, so the same bound as an id range lets the primary key or a partial
+    // (id DESC) index stop at the window's start instead of reading every older row. One
+    // hour of slack covers clock skew between the app that minted the id and the database.
+    clauses.push(
+      `id >= (lpad(to_hex(least(greatest(floor(extract(epoch FROM ${after}::timestamptz - interval '1 hour') * 1000), 0), 281474976710655)::bigint), 12, '0') || repeat('0', 20))::uuid`,
+    );
+  }
   if (filter.created_before) clauses.push(`created_at < ${p(filter.created_before)}::timestamptz`);
   if (filter.ids) clauses.push(`id = ANY(${p(filter.ids)}::uuid[])`);
   return { sql: clauses.length ? clauses.join(' AND ') : 'TRUE', params };

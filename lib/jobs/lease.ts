@@ -45,25 +45,45 @@ async function refuse(db: Queryable, ref: LeaseRef, isReplay: (row: JobRow) => b
 
 const never = () => false;
 
-// Without leaseMs the lease is extended by the length last granted (by the claim or the
-// previous heartbeat): both set lease_expires_at = now() + lease and updated_at = now().
+// Extends the lease by $4, or by the length chosen at claim (ai_jobs.lease_ms). A job
+// whose model_profile or task_type was paused with `drain: false` is released instead
+// (pending again, its order and attempt kept) and the holder learns lease_lost.
 const HEARTBEAT = `
-UPDATE ai_jobs
-SET lease_expires_at = now() + make_interval(secs => coalesce($4::double precision / 1000,
-                                                               extract(epoch FROM lease_expires_at - updated_at))),
-    updated_at = now()
-WHERE id = $1 AND lease_token = $2 AND worker_id = $3 AND status = ANY($5::text[])
-RETURNING *`;
+WITH stop AS (
+  SELECT EXISTS (
+    SELECT 1 FROM ai_jobs j JOIN ai_queues q
+      ON q.paused AND NOT q.drain
+     AND ((q.scope = 'model_profile' AND q.name = j.model_profile) OR (q.scope = 'task_type' AND q.name = j.task_type))
+    WHERE j.id = $1) AS released
+)
+UPDATE ai_jobs SET
+  status = CASE WHEN stop.released THEN 'pending' ELSE status END,
+  attempts = CASE WHEN stop.released THEN GREATEST(attempts - 1, 0) ELSE attempts END,
+  started_at = CASE WHEN stop.released THEN NULL ELSE started_at END,
+  lease_expires_at = CASE WHEN stop.released THEN NULL
+    ELSE now() + make_interval(secs => coalesce($4::double precision, lease_ms, 900000) / 1000) END,
+  updated_at = now()
+FROM stop
+WHERE ai_jobs.id = $1 AND ai_jobs.lease_token = $2 AND ai_jobs.worker_id = $3 AND ai_jobs.status = ANY($5::text[])
+RETURNING ai_jobs.*, stop.released`;
 
 export async function heartbeat(db: Queryable, ref: LeaseRef, leaseMs?: number): Promise<JobRow> {
-  const r = await db.query<JobRow>(HEARTBEAT, [
+  const r = await db.query<JobRow & { released: boolean }>(HEARTBEAT, [
     ref.id,
     ref.leaseToken,
     ref.workerId,
     leaseMs ?? null,
     TRANSITIONS.heartbeat.from,
   ]);
-  return r.rows[0] ?? refuse(db, ref, never);
+  const row = r.rows[0];
+  if (!row) return refuse(db, ref, never);
+  const { released, ...job } = row;
+  if (released)
+    throw new AppError('lease_lost', `job ${ref.id} was released: its queue is paused`, {
+      status: 'pending',
+      reason: 'paused',
+    });
+  return job;
 }
 
 const COMPLETE = `

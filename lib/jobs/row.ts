@@ -28,6 +28,13 @@ export interface JobRow {
   started_at: Date | null;
   finished_at: Date | null;
   duration_ms: number | null;
+  /** Lease length chosen at claim; heartbeats extend by it (migration 005). */
+  lease_ms?: number | null;
+  /** Tokens reserved at claim for a budgeted profile, and the usage reported on completion. */
+  token_cost?: number | null;
+  tokens_used?: number | null;
+  webhook_url: string | null;
+  webhook_events: string[] | null;
 }
 
 type Iso<T> = {

@@ -2,6 +2,7 @@
 // or pino (Node-only); the Node adapter injects the Prometheus/pino implementation and
 // edge bundles a console one.
 import type { FailureCategory } from '../jobs/categories.ts';
+import type { JobUsage } from '../jobs/usage.ts';
 
 export interface JobLabels {
   task_type: string;
@@ -16,6 +17,8 @@ export interface Metrics {
   leasesReaped(requeued: number, failed: number): void;
   providerCall(provider: string, outcome: string, seconds: number): void;
   httpRequest(method: string, route: string, status: number, seconds: number): void;
+  /** A finished job's usage (lib/jobs/usage.ts usageOfResult), counted per calling service. */
+  jobUsage(l: { owner_service: string; model_profile: string }, u: JobUsage): void;
 }
 
 export type LogFields = Record<string, unknown>;
@@ -36,6 +39,7 @@ export const noopMetrics: Metrics = {
   leasesReaped: noop,
   providerCall: noop,
   httpRequest: noop,
+  jobUsage: noop,
 };
 
 /** One JSON line per call on stdout/stderr; the edge default (Workers logs capture console). */

@@ -69,6 +69,35 @@ export function createPromMetrics(opts: { db?: Queryable; process?: 'api' | 'wor
     registers: [registry],
   });
 
+  // Usage per calling service (the console's Usage page reads the same from SQL).
+  const usageLabels = ['owner_service', 'model_profile'] as const;
+  const usage = {
+    prompt_tokens: new client.Counter({
+      name: 'ai_usage_prompt_tokens_total',
+      help: 'Prompt tokens of finished jobs, by calling service.',
+      labelNames: usageLabels,
+      registers: [registry],
+    }),
+    completion_tokens: new client.Counter({
+      name: 'ai_usage_completion_tokens_total',
+      help: 'Completion tokens of finished jobs, by calling service.',
+      labelNames: usageLabels,
+      registers: [registry],
+    }),
+    audio_seconds: new client.Counter({
+      name: 'ai_usage_audio_seconds_total',
+      help: 'Seconds of audio transcribed, by calling service.',
+      labelNames: usageLabels,
+      registers: [registry],
+    }),
+    busy_seconds: new client.Counter({
+      name: 'ai_usage_busy_seconds_total',
+      help: 'Worker seconds spent on finished jobs (claim to finish), by calling service.',
+      labelNames: usageLabels,
+      registers: [registry],
+    }),
+  };
+
   if (opts.db) {
     const db = opts.db;
     const read = () =>
@@ -116,6 +145,13 @@ export function createPromMetrics(opts: { db?: Queryable; process?: 'api' | 'wor
     },
     providerCall: (p, outcome, s) => provider.observe({ provider: p, outcome }, s),
     httpRequest: (method, route, status, s) => http.observe({ method, route, status: String(status) }, s),
+    jobUsage: (l, u) => {
+      const labels = { owner_service: l.owner_service, model_profile: l.model_profile };
+      for (const k of ['prompt_tokens', 'completion_tokens', 'audio_seconds', 'busy_seconds'] as const) {
+        // inc(0) still creates the series, so a service shows up as soon as it finishes a job.
+        usage[k].inc(labels, u[k]);
+      }
+    },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

@@ -3,9 +3,7 @@
 // documented limit (#12), and NUL in a failure message (#16). Each also checks that no
 // row was written or changed.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-
-const MAX_JSON_DEPTH = 64;
-
+import { MAX_JSON_DEPTH } from '../../lib/jobs/schemas.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 
 const job = (over: Record<string, unknown> = {}) => ({

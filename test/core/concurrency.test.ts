@@ -10,6 +10,8 @@ import { claimJobs } from '../../lib/jobs/claim.ts';
 import { createJobs } from '../../lib/jobs/create.ts';
 import { completeJob, completeMany } from '../../lib/jobs/lease.ts';
 import { reapExpiredLeases } from '../../lib/jobs/reap.ts';
+import { pauseQueue, resumeQueue } from '../../lib/queues/control.ts';
+import { queuePolicy } from '../../lib/queues/policy.ts';
 import { createServerDatabase, freshDb, hasServer, type TestDb } from '../support/db.ts';
 
 describe.skipIf(!hasServer)('concurrency on real PostgreSQL', () => {
@@ -109,6 +111,107 @@ describe.skipIf(!hasServer)('concurrency on real PostgreSQL', () => {
     );
     expect(rows.rows).toEqual([{ from: 'fresh', n: 200 }]);
   }, 60_000);
+
+  it('20 claimers racing never lease past a profile limit (issue 11)', async () => {
+    await db.query('DELETE FROM ai_jobs');
+    const N = 120;
+    const LIMIT = 3;
+    await createJobs(
+      db,
+      Array.from({ length: N }, (_, k) => ({
+        owner_service: k % 2 ? 'a' : 'b',
+        owner_ref: `r/${k}`,
+        task_type: 'transcribe',
+        model_profile: 'whisperx',
+        input: {},
+      })),
+    );
+    const policy = queuePolicy({ PROFILE_LIMITS: { whisperx: LIMIT } });
+    // Every claim records how many whisperx jobs were running right after it committed,
+    // read on a separate connection: a snapshot of committed state, so any overshoot shows.
+    let maxSeen = 0;
+    let done = 0;
+    const sampler = (async () => {
+      while (done < N) {
+        const r = await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM ai_jobs WHERE status = 'running' AND model_profile = 'whisperx'`,
+        );
+        maxSeen = Math.max(maxSeen, r.rows[0]!.n);
+      }
+    })();
+    const claimer = async (w: string) => {
+      while (done < N) {
+        const jobs = await claimJobs(db, { workerId: w, limit: 5, leaseMs: 60_000, policy });
+        if (jobs.length === 0) {
+          await new Promise((r) => setTimeout(r, 1));
+          continue;
+        }
+        expect(jobs.length).toBeLessThanOrEqual(LIMIT);
+        await new Promise((r) => setTimeout(r, Math.random() * 3));
+        const ok = await completeMany(
+          db,
+          jobs.map((j) => ({ id: j.id, workerId: w, leaseToken: j.lease_token!, result: {} })),
+        );
+        done += ok.size;
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, (_, i) => claimer(`w${i}`)));
+    await sampler;
+    expect(maxSeen).toBeLessThanOrEqual(LIMIT);
+    expect(maxSeen).toBe(LIMIT); // the limit was reached, not merely never approached
+    const r = await db.query<{ n: number; attempts: number }>(
+      `SELECT count(*)::int AS n, max(attempts) AS attempts FROM ai_jobs WHERE status = 'completed'`,
+    );
+    expect(r.rows[0]).toEqual({ n: N, attempts: 1 });
+  }, 120_000);
+
+  it('a pause taken while 20 claimers race: no job of that profile is claimed after it returns', async () => {
+    await db.query('DELETE FROM ai_jobs');
+    await db.query('DELETE FROM ai_queues');
+    await createJobs(
+      db,
+      Array.from({ length: 2000 }, (_, k) => ({
+        owner_service: 's',
+        owner_ref: `r/${k}`,
+        task_type: 'llm_chat',
+        model_profile: k % 2 ? 'qwen' : 'voxtral',
+        input: {},
+      })),
+    );
+    let stop = false;
+    const claimer = async (w: string) => {
+      while (!stop) {
+        const jobs = await claimJobs(db, { workerId: w, limit: 2, leaseMs: 60_000 });
+        if (jobs.length)
+          await completeMany(
+            db,
+            jobs.map((j) => ({ id: j.id, workerId: w, leaseToken: j.lease_token!, result: {} })),
+          );
+      }
+    };
+    const claimers = Array.from({ length: 20 }, (_, i) => claimer(`w${i}`));
+    await new Promise((r) => setTimeout(r, 200));
+    await pauseQueue(db, { scope: 'model_profile', name: 'qwen' }, { reason: 'swap', by: 'test' });
+    const taken = async () =>
+      (
+        await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM ai_jobs WHERE model_profile = 'qwen' AND status <> 'pending'`,
+        )
+      ).rows[0]!.n;
+    const atPause = await taken();
+    expect(atPause).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 400));
+    const voxtralBefore = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ai_jobs WHERE model_profile = 'voxtral' AND status <> 'pending'`,
+    );
+    expect(await taken()).toBe(atPause);
+    expect(voxtralBefore.rows[0]!.n).toBeGreaterThan(atPause / 2); // the other profile kept flowing
+    await resumeQueue(db, { scope: 'model_profile', name: 'qwen' });
+    await new Promise((r) => setTimeout(r, 200));
+    stop = true;
+    await Promise.all(claimers);
+    expect(await taken()).toBeGreaterThan(atPause);
+  }, 120_000);
 
   it('5 processes applying migrations at once apply each file exactly once', async () => {
     const { url, drop } = await createServerDatabase();

@@ -21,6 +21,10 @@ describe.each(DRIVERS.filter((d) => d !== 'neon'))('finished notifications on %s
     t = await freshDb(driver);
     db = t.db;
     events = createJobEvents(db)!;
+    // Start the LISTEN session and let it come up: until then waiters also wake to re-read
+    // (lib/jobs/events.ts), which would blur what these tests show.
+    await (await events.wait('00000000-0000-0000-0000-000000000000', 1)).woken;
+    while (events.status.state !== 'listening') await new Promise((r) => setTimeout(r, 20));
   });
   afterAll(async () => {
     await events?.close();

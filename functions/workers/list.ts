@@ -1,0 +1,17 @@
+// GET /api/v1/workers — workers seen by the claim (built-in and external): what each
+// claims for, its version, last seen, and whether it is live (seen within WORKER_LIVE_WINDOW).
+import { defineFunction } from '../../lib/http/define.ts';
+import { listWorkers } from '../../lib/queues/workers.ts';
+
+export default defineFunction({
+  name: 'workers-list',
+  method: 'GET',
+  path: '/api/v1/workers',
+  auth: true,
+  summary: 'Workers that claimed recently, with what they serve and whether they are live',
+  responses: { 200: '{"workers":[…]}' },
+  async handler(c) {
+    const { db, config } = c.var.deps;
+    return c.json({ workers: await listWorkers(db, config.WORKER_LIVE_WINDOW) });
+  },
+});
