@@ -115,7 +115,8 @@ describe.each(hasServer ? (['pglite', 'pg'] as const) : (['pglite'] as const))(
           compare: 'inline',
         },
       });
-      await start();
+      // Generous timeouts: nothing here hangs, and a loaded machine must not turn an answer into a timeout.
+      await start({ AUDIO_LLM_TIMEOUT: '20s', WHISPERX_TIMEOUT: '20s' });
       const done = await waitForStatus(db, job.id, 'completed', 15_000);
       const r = done.result as Record<string, unknown> & { attempts: Record<string, unknown>[] };
 
