@@ -80,7 +80,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
   const metrics = opts.metrics ?? createPromMetrics({ db, process: 'worker' });
   let disabled: DisabledHandler[] = [];
   let handlers = opts.handlers;
-  if (!handlers) ({ handlers, disabled } = builtinHandlers(config));
+  if (!handlers) ({ handlers, disabled } = builtinHandlers(config, db));
   for (const d of disabled) log.warn({ handler: d.name, reason: d.reason }, 'handler disabled');
   if (handlers.length === 0) log.warn({}, 'no handler is enabled: this worker will claim nothing');
   const urlWarning = allowListWarning(config.AUDIO_URL_ALLOWED_HOSTS);

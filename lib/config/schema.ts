@@ -86,6 +86,23 @@ const bool = (fallback: boolean) =>
     String(fallback),
   );
 
+/** A fraction 0–1 (a sampling rate). */
+const fraction = (fallback: number) =>
+  z.prefault(
+    z.pipe(
+      z.string(),
+      z.transform((v, ctx) => {
+        const n = Number(v.trim());
+        if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
+          ctx.issues.push({ code: 'custom', message: `expected a number from 0 to 1, got "${v}"`, input: v });
+          return z.NEVER;
+        }
+        return n;
+      }),
+    ),
+    String(fallback),
+  );
+
 const url = z.optional(
   z.pipe(
     z.string(),
@@ -266,6 +283,8 @@ export const configShape = {
   LLM_MODEL: z._default(z.string(), 'qwen2.5-14b'),
   LLM_TIMEOUT: duration('5m'),
   TRANSCRIPTION_PROVIDERS: providerList,
+  /** Share of transcription jobs whose other providers are compared (issue 12). */
+  TRANSCRIPTION_COMPARE_SAMPLE: fraction(1),
   WHISPERX_URL: urlList,
   WHISPERX_TIMEOUT: duration('10m'),
   WHISPERX_API: z._default(z.enum(['auto', 'asr', 'fastapi', 'openai']), 'auto'),

@@ -6,6 +6,7 @@ export const MIGRATIONS = [
   '002_notify_finished.sql',
   '003_cheaper_hot_path.sql',
   '005_queues.sql',
+  '006_comparisons.sql',
   '007_webhooks.sql',
   '008_console.sql',
   '009_caller_tokens.sql',

@@ -8,7 +8,9 @@ export interface Where {
 }
 
 export function buildWhere(filter: JobFilter, params: unknown[] = []): Where {
-  const clauses: string[] = [];
+  // Comparison jobs (a transcript's deferred A/B providers, migration 006) are the
+  // service's own work, never a caller's: no filter reaches them.
+  const clauses: string[] = ['parent_id IS NULL'];
   const p = (v: unknown) => {
     params.push(v);
     return `$${params.length}`;

@@ -40,6 +40,7 @@ export interface ListPage {
 export async function listJobs(db: Queryable, q: ListQuery): Promise<ListPage> {
   const { limit = 50, cursor, status, ...filter } = q;
   const params: unknown[] = [];
+  // Transcription comparisons (migration 006) are the service's own work, never a caller's job.
   const where = buildWhere(filter, params).sql;
   let keyset = '';
   if (cursor) {

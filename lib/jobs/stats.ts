@@ -29,6 +29,10 @@ export interface Stats {
 
 export const TOTAL_COUNT_CAP = 100_000;
 
+// Transcription comparisons (task_type transcribe_compare, migration 006) are left out of
+// every figure but by_type, where the ops page sees their backlog. They are filtered by
+// task_type, which every index read here INCLUDEs (parent_id would cost a heap fetch per row).
+//
 // One statement, one round trip (it matters on the edge, where each query is a WebSocket
 // exchange), each part served by its own index:
 //   queue counts        partial indexes on pending (claim_idx) and running (lease_idx)
@@ -42,13 +46,16 @@ const STATS = `
 WITH w AS (SELECT now() - make_interval(secs => $1::double precision / 1000) AS since),
 by_type AS (
   SELECT task_type, model_profile, sum(p)::int AS pending, sum(r)::int AS running FROM (
-    SELECT task_type, model_profile, 1 AS p, 0 AS r FROM ai_jobs WHERE status = 'pending' AND ($3::text IS NULL OR owner_service = $3)
+    SELECT task_type, model_profile, 1 AS p, 0 AS r FROM ai_jobs WHERE status = 'pending'
+      AND ($3::text IS NULL OR (owner_service = $3 AND task_type <> 'transcribe_compare'))
     UNION ALL
-    SELECT task_type, model_profile, 0, 1 FROM ai_jobs WHERE status = 'running' AND ($3::text IS NULL OR owner_service = $3)
+    SELECT task_type, model_profile, 0, 1 FROM ai_jobs WHERE status = 'running'
+      AND ($3::text IS NULL OR (owner_service = $3 AND task_type <> 'transcribe_compare'))
   ) t GROUP BY task_type, model_profile
 ),
 finished AS (
-  SELECT status, error_category, duration_ms, finished_at FROM ai_jobs, w WHERE finished_at > w.since AND ($3::text IS NULL OR owner_service = $3)
+  SELECT status, error_category, duration_ms, finished_at FROM ai_jobs, w
+  WHERE finished_at > w.since AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3)
 ),
 errors AS (
   SELECT category, count(*) FILTER (WHERE status = 'failed')::int AS failed,
@@ -56,8 +63,8 @@ errors AS (
   FROM (
     SELECT error_category AS category, status FROM finished WHERE status = 'failed'
     UNION ALL
-    SELECT error_category, status FROM ai_jobs WHERE status = 'pending' AND error_category IS NOT NULL
-      AND ($3::text IS NULL OR owner_service = $3)
+    SELECT error_category, status FROM ai_jobs
+    WHERE status = 'pending' AND error_category IS NOT NULL AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3)
   ) e GROUP BY category
 ),
 durations AS (
@@ -65,15 +72,16 @@ durations AS (
   ORDER BY finished_at DESC LIMIT 10000
 )
 SELECT
-  (SELECT count(*) FROM ai_jobs WHERE status = 'pending' AND ($3::text IS NULL OR owner_service = $3))::int AS pending,
-  (SELECT count(*) FROM ai_jobs WHERE status = 'pending' AND run_after <= now()
-     AND ($3::text IS NULL OR owner_service = $3))::int AS pending_ready,
-  (SELECT count(*) FROM ai_jobs WHERE status = 'running' AND ($3::text IS NULL OR owner_service = $3))::int AS running,
-  (SELECT count(*) FROM ai_jobs WHERE status = 'running' AND lease_expires_at < now()
-     AND ($3::text IS NULL OR owner_service = $3))::int AS expired_leases,
+  (SELECT count(*) FROM ai_jobs WHERE status = 'pending' AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3))::int AS pending,
+  (SELECT count(*) FROM ai_jobs
+     WHERE status = 'pending' AND run_after <= now() AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3))::int AS pending_ready,
+  (SELECT count(*) FROM ai_jobs WHERE status = 'running' AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3))::int AS running,
+  (SELECT count(*) FROM ai_jobs
+     WHERE status = 'running' AND lease_expires_at < now() AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3))::int
+     AS expired_leases,
   (SELECT (extract(epoch FROM now() - min(run_after)) * 1000)::bigint
-     FROM ai_jobs WHERE status = 'pending' AND run_after <= now()
-     AND ($3::text IS NULL OR owner_service = $3)) AS oldest_pending_age_ms,
+     FROM ai_jobs WHERE status = 'pending' AND run_after <= now() AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3))
+     AS oldest_pending_age_ms,
   (SELECT CASE WHEN reltuples > 0 THEN reltuples::bigint
                ELSE (SELECT count(*) FROM (SELECT 1 FROM ai_jobs LIMIT $2) capped) END
      FROM pg_class WHERE oid = 'ai_jobs'::regclass) AS total_estimate,

@@ -33,7 +33,14 @@ export interface AudioInput {
   decoder?: { ffmpegPath: string; timeoutMs: number };
 }
 
-export type AttemptStatus = 'completed' | 'failed' | 'skipped';
+/**
+ * `pending`: a comparison provider that will run after the job completed (its own
+ * `transcribe_compare` job fills the entry in). Shared with the ops console: keep the names.
+ */
+export type AttemptStatus = 'completed' | 'failed' | 'skipped' | 'pending';
+
+/** Where the job's comparison stands: `skipped` when this job was not sampled. */
+export type ComparisonState = 'pending' | 'complete' | 'skipped';
 
 export interface AttemptError {
   category: FailureCategory;
@@ -51,6 +58,17 @@ export interface TranscriptionAttempt {
   language?: string;
   duration_ms: number;
   error: AttemptError | null;
+  /** Completed attempts: the audio's length in seconds, when known (WAV header, `duration_sec`, last segment end). */
+  audio_duration_sec?: number | null;
+  /** Completed attempts: real-time factor, processing seconds / audio seconds (lower is faster). */
+  rtf?: number | null;
+  /** Completed attempts: words in the normalised text (what WER counts). */
+  word_count?: number;
+  /**
+   * Completed attempts: {other provider: 1 − WER of this text with the other's text as the
+   * reference}, for every other completed provider (both directions are stored).
+   */
+  agreement?: Partial<Record<TranscriptionProviderName, number>>;
 }
 
 export interface TranscriptionResult {
@@ -60,6 +78,8 @@ export interface TranscriptionResult {
   provider: TranscriptionProviderName;
   model: string;
   attempts: TranscriptionAttempt[];
+  /** `pending` while comparison providers are still to fill in their attempts. */
+  comparison: ComparisonState;
   duration_ms: number;
 }
 

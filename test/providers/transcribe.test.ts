@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/load.ts';
 import { closeHttpPools } from '../../lib/providers/http.ts';
-import { transcribe } from '../../lib/providers/transcribe.ts';
+import { compareChoice, transcribe } from '../../lib/providers/transcribe.ts';
 import { makeWav, toBase64 } from '../support/fake-audio.ts';
 import { CHAT_PATH, type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
 import { ASR_PATH, type FakeWhisperX, startFakeWhisperX } from '../support/fake-whisperx.ts';
@@ -52,13 +52,13 @@ afterAll(async () => {
 });
 
 describe('transcribe', () => {
-  it('runs every provider in order; main result from the first success', async () => {
+  it('compare "inline": runs every provider in order; main result from the first success', async () => {
     wx.setBehaviour({
       kind: 'answer',
       segments: [{ start: 0, end: 5, text: ' whisper text', speaker: 'SPEAKER_00' }],
       language: 'ru',
     });
-    const r = await transcribe(input, config());
+    const r = await transcribe({ ...input, compare: 'inline' }, config());
     expect(r).toMatchObject({
       text: 'whisper text',
       segments: [{ start: 0, end: 5, text: 'whisper text', speaker: 'SPEAKER_00' }],
@@ -82,9 +82,9 @@ describe('transcribe', () => {
     expect(voxtral.last(CHAT_PATH)!.headers.authorization).toBe('Bearer voxtral-own-key');
   });
 
-  it('takes the main segments from the second provider when the first fails, and records all three', async () => {
+  it('compare "inline": takes the main segments from the second provider when the first fails, and records all three', async () => {
     wx.setBehaviour({ kind: 'empty' });
-    const r = await transcribe(input, config());
+    const r = await transcribe({ ...input, compare: 'inline' }, config());
     expect(r.provider).toBe('qwen2-audio');
     expect(r.model).toBe(QWEN);
     expect(r.text).toBe('qwen text');
@@ -103,6 +103,65 @@ describe('transcribe', () => {
       status: 'completed',
       text: 'voxtral text',
     });
+  });
+
+  it('deferred (default): stops at the first success; the providers after it are pending and not called', async () => {
+    wx.setBehaviour({ kind: 'empty' });
+    const r = await transcribe(input, config());
+    expect(r).toMatchObject({ provider: 'qwen2-audio', text: 'qwen text', comparison: 'pending' });
+    expect(r.attempts.map((a) => [a.provider, a.status, a.error?.category ?? null])).toEqual([
+      ['whisperx', 'failed', 'provider_error'],
+      ['qwen2-audio', 'completed', null],
+      ['voxtral-small', 'pending', null],
+    ]);
+    expect(r.attempts[1]).toMatchObject({ audio_duration_sec: 5, word_count: 2, agreement: {} });
+    expect(r.attempts[1]!.rtf).toBeCloseTo(r.attempts[1]!.duration_ms / 5000, 3);
+    expect(r.attempts[2]).toMatchObject({ text: '', segments: [], duration_ms: 0, error: null });
+    expect(voxtral.requestsTo(CHAT_PATH)).toHaveLength(0);
+  });
+
+  it('not sampled: the providers after the first success are skipped and comparison is skipped', async () => {
+    const r = await transcribe(input, config({ TRANSCRIPTION_COMPARE_SAMPLE: '0' }));
+    expect(r.comparison).toBe('skipped');
+    expect(r.attempts.map((a) => [a.provider, a.status, a.error])).toEqual([
+      ['whisperx', 'completed', null],
+      ['qwen2-audio', 'skipped', null],
+      ['voxtral-small', 'skipped', null],
+    ]);
+    expect(qwen.requests).toHaveLength(0);
+    expect(voxtral.requests).toHaveLength(0);
+  });
+
+  it('compareChoice: per-job compare and compare_sample, the configured rate, the draw', () => {
+    const c = (env: Record<string, string> = {}) => config(env);
+    const never = () => 0.999;
+    const always = () => 0;
+    expect(compareChoice({}, c())).toEqual({ mode: 'deferred', sampled: true });
+    expect(compareChoice({}, c({ TRANSCRIPTION_COMPARE_SAMPLE: '0' }), always)).toEqual({
+      mode: 'deferred',
+      sampled: false,
+    });
+    expect(compareChoice({}, c({ TRANSCRIPTION_COMPARE_SAMPLE: '0.25' }), () => 0.2).sampled).toBe(true);
+    expect(compareChoice({}, c({ TRANSCRIPTION_COMPARE_SAMPLE: '0.25' }), () => 0.3).sampled).toBe(false);
+    expect(
+      compareChoice({ compare_sample: 1 }, c({ TRANSCRIPTION_COMPARE_SAMPLE: '0' }), never).sampled,
+    ).toBe(true);
+    expect(compareChoice({ compare_sample: 0 }, c(), always).sampled).toBe(false);
+    // An explicit inline request compares unless the job itself says otherwise.
+    expect(compareChoice({ compare: 'inline' }, c({ TRANSCRIPTION_COMPARE_SAMPLE: '0' }), never)).toEqual({
+      mode: 'inline',
+      sampled: true,
+    });
+    expect(compareChoice({ compare: 'inline', compare_sample: 0 }, c(), always).sampled).toBe(false);
+    for (const bad of [
+      { compare: 'later' },
+      { compare: true },
+      { compare_sample: 1.5 },
+      { compare_sample: '1' },
+    ]) {
+      expect(() => compareChoice(bad, c())).toThrow(/compare/);
+    }
+    expect(() => config({ TRANSCRIPTION_COMPARE_SAMPLE: '2' })).toThrow(/TRANSCRIPTION_COMPARE_SAMPLE/);
   });
 
   it('records a listed provider without a URL as skipped', async () => {

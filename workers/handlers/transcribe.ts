@@ -8,6 +8,17 @@
 //   qwen2-audio     that provider alone: a caller naming a model gets that model, and the
 //   voxtral-small   single GPU is not spent on comparisons nobody asked for.
 //
+// Comparisons (task_type `transcribe_compare`, one handler per provider with a URL, its
+// model_profile the provider): a `transcribe` job completes with its first successful
+// provider; the providers after it are `pending` attempts that migration 006 enqueues as
+// comparison jobs when the transcript completes. Each runs that one provider on the
+// parent's audio and records the transcript, its measurements and its agreement with the
+// other providers in the parent's result (lib/jobs/comparisons.ts). Unlike other handlers
+// it reads and writes the database, but only the parent's result, fenced by its own
+// lease; its own job is claimed, leased and ended by the runner like any other, and a
+// failure is recorded on the parent by the trigger when the job ends failed. The circuit
+// is the provider's, shared with its single-provider `transcribe` handler.
+//
 // A profile is served only when it can run: `whisperx` needs at least one provider of the
 // list to have its URL (listed providers without one are recorded as skipped attempts),
 // a single-provider profile needs that provider's URL. Otherwise the job stays pending for
@@ -18,13 +29,18 @@
 // (POST {WHISPERX_URL}/asr?task=transcribe&output=json, multipart `audio_file`); the
 // audio LLMs get /v1/chat/completions with an `audio_url` data-URL part.
 import type { Config, TranscriptionProviderName } from '../../lib/config/schema.ts';
+import type { Db } from '../../lib/db/port.ts';
+import { COMPARE_TASK_TYPE, loadComparison, recordComparison } from '../../lib/jobs/comparisons.ts';
+import { loadAudio } from '../../lib/providers/audio-input.ts';
 import { isProviderError } from '../../lib/providers/errors.ts';
-import { transcribe } from '../../lib/providers/transcribe.ts';
+import { isDiarize, runProvider, transcribe } from '../../lib/providers/transcribe.ts';
 import type { TranscriptionAttempt } from '../../lib/providers/types.ts';
 import type { Metrics } from '../../lib/telemetry/port.ts';
+import { comparisonState, withAgreements } from '../../lib/transcripts/compare.ts';
 import type { Handler, HandlerEntry } from '../handler.ts';
 
 export const TRANSCRIBE_TASK_TYPES = ['transcribe'] as const;
+export const COMPARE_TASK_TYPES = [COMPARE_TASK_TYPE] as const;
 /** The profile that runs the configured provider chain. */
 export const CHAIN_PROFILE = 'whisperx';
 const SINGLE_PROFILES = ['qwen2-audio', 'voxtral-small'] as const;
@@ -40,7 +56,11 @@ const URL_VARIABLE: Record<
 
 const hasUrl = (config: Config, p: TranscriptionProviderName) => Boolean(config[URL_VARIABLE[p]]);
 
-export function transcribeHandlers(config: Config): HandlerEntry[] {
+/**
+ * `db` is needed by the comparison handlers only (they write the parent's result); without
+ * it they are listed as disabled.
+ */
+export function transcribeHandlers(config: Config, db?: Db): HandlerEntry[] {
   const chain = config.TRANSCRIPTION_PROVIDERS;
   const entries: HandlerEntry[] = [];
   const chainBase = { name: 'transcribe', taskTypes: TRANSCRIBE_TASK_TYPES, modelProfiles: [CHAIN_PROFILE] };
@@ -58,7 +78,64 @@ export function transcribeHandlers(config: Config): HandlerEntry[] {
     if (hasUrl(config, p)) entries.push(handler(base, p, { ...config, TRANSCRIPTION_PROVIDERS: [p] }));
     else entries.push({ ...base, reason: `${URL_VARIABLE[p]} is not set` });
   }
+  // Comparisons exist only for providers after the first in the list.
+  for (const p of chain.slice(1)) {
+    const base = { name: `compare:${p}`, taskTypes: COMPARE_TASK_TYPES, modelProfiles: [p] };
+    if (!hasUrl(config, p)) entries.push({ ...base, reason: `${URL_VARIABLE[p]} is not set` });
+    else if (!db) entries.push({ ...base, reason: 'comparisons need the database (built without one)' });
+    else entries.push(compareHandler(base, p, config, db));
+  }
   return entries;
+}
+
+function compareHandler(
+  base: Pick<Handler, 'name' | 'taskTypes' | 'modelProfiles'>,
+  provider: TranscriptionProviderName,
+  config: Config,
+  db: Db,
+): Handler {
+  return {
+    ...base,
+    provider,
+    async run(job, { signal, log }) {
+      const target = await loadComparison(db, job.id);
+      const entry = target?.attempts[target.index];
+      // Parent pruned, or its entry already written (this job re-run after a crash between
+      // recording and completing): nothing to do, and no reason to call the provider again.
+      if (!target || entry?.['status'] !== 'pending' || entry['provider'] !== provider) {
+        log.debug({ parent_gone: !target }, 'comparison has nothing left to do');
+        return { outcome: target ? 'not_pending' : 'parent_gone', provider };
+      }
+      const audio = await loadAudio(target.input, config, signal);
+      const attempt = await runProvider(provider, audio, config, {
+        diarize: isDiarize(target.input),
+        signal,
+      });
+      const outcome = await recordComparison(
+        db,
+        { id: job.id, leaseToken: job.lease_token!, workerId: job.worker_id! },
+        target,
+        (attempts) => {
+          const next = [...attempts] as unknown as TranscriptionAttempt[];
+          next[target.index] = attempt;
+          const merged = withAgreements(next, target.index);
+          return { attempts: merged, comparison: comparisonState(merged) };
+        },
+      );
+      log.debug({ parent_id: target.parentId, outcome, duration_ms: attempt.duration_ms }, 'comparison done');
+      return {
+        outcome,
+        parent_id: target.parentId,
+        attempt: target.index,
+        provider,
+        model: attempt.model,
+        duration_ms: attempt.duration_ms,
+        audio_duration_sec: attempt.audio_duration_sec ?? null,
+        rtf: attempt.rtf ?? null,
+        word_count: attempt.word_count ?? 0,
+      };
+    },
+  };
 }
 
 function handler(
