@@ -6,6 +6,9 @@ import type { Config } from '../lib/config/schema.ts';
 import type { Db } from '../lib/db/port.ts';
 import type { Logger } from '../lib/telemetry/port.ts';
 import { deliverDue, type Send } from '../lib/webhooks/dispatch.ts';
+import { fetch as undiciFetch } from 'undici';
+import { guardedAgent } from '../lib/net/guarded-agent.ts';
+import { checkUrl, findRefusal, type UrlPolicy } from '../lib/net/url-guard.ts';
 import { describeError } from './retry.ts';
 
 export interface WebhookDispatcher {
@@ -14,6 +17,30 @@ export interface WebhookDispatcher {
 }
 
 const BATCH = 50;
+
+/**
+ * Webhook POSTs through lib/net's URL guard, as audio downloads are: the static rules
+ * again, then the socket goes only to an address the guard accepted after resolving the
+ * host (no DNS rebinding to 169.254.169.254); redirects are not followed. A refusal is
+ * final (`url_refused`), not retried.
+ */
+export function guardedSend(config: Pick<Config, 'WEBHOOK_ALLOWED_HOSTS'>): Send {
+  const policy: UrlPolicy = {
+    ...(config.WEBHOOK_ALLOWED_HOSTS.length > 0 && { allowedHosts: config.WEBHOOK_ALLOWED_HOSTS }),
+    allowListName: 'WEBHOOK_ALLOWED_HOSTS',
+  };
+  return async (url, init) => {
+    try {
+      checkUrl(url, policy);
+      const res = await undiciFetch(url, { ...(init as object), redirect: 'manual', dispatcher: guardedAgent(policy) });
+      return res as unknown as Response;
+    } catch (err) {
+      const refused = findRefusal(err);
+      if (refused) throw Object.assign(new Error(refused.message), { code: 'url_refused' });
+      throw err;
+    }
+  };
+}
 
 const pause = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -30,7 +57,7 @@ export function startWebhookDispatcher(opts: {
   log: Logger;
   send?: Send;
 }): WebhookDispatcher {
-  const send: Send = opts.send ?? ((url, init) => fetch(url, init));
+  const send: Send = opts.send ?? guardedSend(opts.config);
   const stopping = new AbortController();
   let delivered = 0;
   let failures = 0;

@@ -11,6 +11,7 @@
 // strictly: a trailing slash is a different path (404).
 import { Hono } from 'hono';
 import { ADMIN, allows } from '../auth/principal.ts';
+import { tooLargeText } from '../net/too-large-hint.ts';
 import { AppError } from '../errors.ts';
 import { authenticate } from './auth.ts';
 import type { AppEnv, FunctionDef } from './define.ts';
@@ -58,7 +59,7 @@ export function createApp(functions: readonly FunctionDef[], deps: DepsSource): 
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const limit = c.var.deps.config.MAX_BODY_BYTES;
     const len = c.req.header('content-length');
-    if (len !== undefined && Number(len) > limit) throw tooLarge(limit);
+    if (len !== undefined && Number(len) > limit) throw tooLarge(limit, c.req.method, c.req.path);
     if (len === undefined && c.req.raw.body) {
       const buf = await readCapped(c.req.raw, limit);
       c.req.raw = new Request(c.req.raw, { body: buf, duplex: 'half' } as RequestInit);
@@ -125,8 +126,10 @@ function headersFor(err: AppError): HeadersInit | undefined {
   return undefined;
 }
 
-function tooLarge(limit: number): AppError {
-  return new AppError('payload_too_large', `request body exceeds ${limit} bytes`, { limit_bytes: limit });
+function tooLarge(limit: number, method = '', path = ''): AppError {
+  // On the routes that can carry audio, the message names input.audio_url (lib/net/too-large-hint.ts).
+  const t = tooLargeText(method, path, limit);
+  return new AppError('payload_too_large', t.message, t.details);
 }
 
 async function readCapped(req: Request, limit: number): Promise<Uint8Array> {
@@ -139,7 +142,7 @@ async function readCapped(req: Request, limit: number): Promise<Uint8Array> {
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
+      throw tooLarge(limit, c.req.method, c.req.path);
     }
     chunks.push(value);
   }

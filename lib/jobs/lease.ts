@@ -45,7 +45,8 @@ async function refuse(db: Queryable, ref: LeaseRef, isReplay: (row: JobRow) => b
 
 const never = () => false;
 
-// Extends the lease by $4, or by the length chosen at claim (ai_jobs.lease_ms). A job
+// Extends the lease by $4, or by the length last granted (ai_jobs.lease_ms: set at claim,
+// replaced by a heartbeat that names one). A job
 // whose model_profile or task_type was paused with `drain: false` is released instead
 // (pending again, its order and attempt kept) and the holder learns lease_lost.
 const HEARTBEAT = `
@@ -62,6 +63,8 @@ UPDATE ai_jobs SET
   started_at = CASE WHEN stop.released THEN NULL ELSE started_at END,
   lease_expires_at = CASE WHEN stop.released THEN NULL
     ELSE now() + make_interval(secs => coalesce($4::double precision, lease_ms, 900000) / 1000) END,
+  -- A heartbeat that names a length makes it the job's lease from then on.
+  lease_ms = coalesce($4::integer, lease_ms),
   updated_at = now()
 FROM stop
 WHERE ai_jobs.id = $1 AND ai_jobs.lease_token = $2 AND ai_jobs.worker_id = $3 AND ai_jobs.status = ANY($5::text[])
