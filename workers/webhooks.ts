@@ -2,13 +2,14 @@
 // loop — at once again while batches come back full, otherwise every
 // WEBHOOK_POLL_INTERVAL. Deliveries are rows in PostgreSQL, so a dispatcher that dies
 // mid-send loses nothing: its claimed deliveries fall due again when their lock ends.
+
+import { fetch as undiciFetch } from 'undici';
 import type { Config } from '../lib/config/schema.ts';
 import type { Db } from '../lib/db/port.ts';
-import type { Logger } from '../lib/telemetry/port.ts';
-import { deliverDue, type Send } from '../lib/webhooks/dispatch.ts';
-import { fetch as undiciFetch } from 'undici';
 import { guardedAgent } from '../lib/net/guarded-agent.ts';
 import { checkUrl, findRefusal, type UrlPolicy } from '../lib/net/url-guard.ts';
+import type { Logger } from '../lib/telemetry/port.ts';
+import { deliverDue, type Send } from '../lib/webhooks/dispatch.ts';
 import { describeError } from './retry.ts';
 
 export interface WebhookDispatcher {
@@ -32,7 +33,11 @@ export function guardedSend(config: Pick<Config, 'WEBHOOK_ALLOWED_HOSTS'>): Send
   return async (url, init) => {
     try {
       checkUrl(url, policy);
-      const res = await undiciFetch(url, { ...(init as object), redirect: 'manual', dispatcher: guardedAgent(policy) });
+      const res = await undiciFetch(url, {
+        ...(init as object),
+        redirect: 'manual',
+        dispatcher: guardedAgent(policy),
+      });
       return res as unknown as Response;
     } catch (err) {
       const refused = findRefusal(err);

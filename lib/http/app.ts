@@ -11,8 +11,8 @@
 // strictly: a trailing slash is a different path (404).
 import { Hono } from 'hono';
 import { ADMIN, allows } from '../auth/principal.ts';
-import { tooLargeText } from '../net/too-large-hint.ts';
 import { AppError } from '../errors.ts';
+import { tooLargeText } from '../net/too-large-hint.ts';
 import { authenticate } from './auth.ts';
 import type { AppEnv, FunctionDef } from './define.ts';
 import type { Deps } from './deps.ts';
@@ -142,7 +142,7 @@ async function readCapped(req: Request, limit: number): Promise<Uint8Array> {
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel().catch(() => {});
-      throw tooLarge(limit, c.req.method, c.req.path);
+      throw tooLarge(limit, req.method, new URL(req.url).pathname);
     }
     chunks.push(value);
   }
