@@ -2,29 +2,9 @@
 // CronJob) and for scripts/reap-leases.ts (one run for a Kubernetes CronJob). Several
 // workers reaping at once is safe: the core's reap and prune use SKIP LOCKED batches.
 import type { Queryable } from '../lib/db/port.ts';
-import { pruneFinished, reapExpiredLeases } from '../lib/jobs/reap.ts';
+import { reapOnce } from '../lib/jobs/reap.ts';
 import type { Logger, Metrics } from '../lib/telemetry/port.ts';
 import { describeError } from './retry.ts';
-
-export interface ReapSummary {
-  requeued: number;
-  failed: number;
-  pruned: number;
-  ms: number;
-}
-
-/** One reap (and, when `retentionMs` is given, one prune). Throws on database errors. */
-export async function reapOnce(db: Queryable, retentionMs?: number): Promise<ReapSummary> {
-  const t0 = performance.now();
-  const reaped = await reapExpiredLeases(db);
-  const pruned = retentionMs === undefined ? 0 : await pruneFinished(db, retentionMs);
-  return {
-    requeued: reaped.requeued,
-    failed: reaped.failed,
-    pruned,
-    ms: Math.round(performance.now() - t0),
-  };
-}
 
 export interface ReaperOptions {
   db: Queryable;
@@ -51,7 +31,7 @@ export function startReaper(opts: ReaperOptions): Reaper {
   const tick = async () => {
     const prune = Date.now() - lastPrune >= pruneEvery;
     try {
-      const r = await reapOnce(opts.db, prune ? opts.retentionMs : undefined);
+      const r = await reapOnce(opts.db, prune ? { retentionMs: opts.retentionMs } : {});
       if (prune) lastPrune = Date.now();
       lastRunAt = Date.now();
       failures = 0;

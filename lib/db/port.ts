@@ -12,8 +12,6 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
-export type Notification = { channel: string; payload: string };
-
 export interface Db extends Queryable {
   readonly driver: 'pg' | 'neon' | 'pglite';
   /** Runs fn in one transaction on one connection; commits on return, rolls back on throw. */

@@ -4,10 +4,12 @@
 // first wait. Whenever the session is not known to be delivering (lost, reconnecting,
 // database down) waiters are woken to re-read the job: at once when the session is lost
 // or comes back, and every half second while it is down.
+
+import { systemClock } from '../clock.ts';
 import { DbListener } from '../db/listener.ts';
 import { type Db, FINISHED_CHANNEL } from '../db/port.ts';
-import { type JobWaiter, systemClock } from '../http/deps.ts';
 import { type Logger, silentLogger } from '../telemetry/port.ts';
+import type { JobWaiter } from './wait.ts';
 
 export interface JobEvents {
   wait: JobWaiter;

@@ -156,9 +156,9 @@ export interface FailRequest {
   result?: Record<string, unknown>;
 }
 
-/** Stored messages are bounded; NULs would be refused by PostgreSQL. */
+/** Stored messages are bounded (NUL never gets here: the wire schema refuses it with a 400). */
 export const cleanMessage = (m: string | undefined): string | null =>
-  m === undefined ? null : m.replaceAll(String.fromCharCode(0), '').slice(0, 2000);
+  m === undefined ? null : m.slice(0, 2000);
 
 // Retryable ($4) and attempts left → pending after max(retry_after, backoff·jitter);
 // otherwise failed. `attempts` already counts the attempt that is failing. The lease

@@ -58,7 +58,12 @@ describe('entry points', () => {
       expect(r.code).toBe(0);
       const lines = r.stdout.trim().split('\n');
       expect(lines).toHaveLength(1);
-      expect(JSON.parse(lines[0]!)).toEqual({ requeued: 1, failed: 0, pruned: 1, ms: expect.any(Number) });
+      expect(JSON.parse(lines[0]!)).toEqual({
+        requeued: 1,
+        failed: 0,
+        pruned: 1,
+        duration_ms: expect.any(Number),
+      });
       expect(await jobRow(t.db, rows[0]!.id)).toMatchObject({ status: 'pending', error_category: 'timeout' });
     });
   });
