@@ -1,5 +1,6 @@
 // Turns a JobFilter into a parameterised WHERE clause. Shared by list, retry-by-filter
 // and cancel-by-filter so the three always mean the same thing by the same filter.
+import { COMPARE_TASK_TYPE } from './comparisons.ts';
 import type { JobFilter } from './schemas.ts';
 
 export interface Where {
@@ -9,8 +10,9 @@ export interface Where {
 
 export function buildWhere(filter: JobFilter, params: unknown[] = []): Where {
   // Comparison jobs (a transcript's deferred A/B providers, migration 006) are the
-  // service's own work, never a caller's: no filter reaches them.
-  const clauses: string[] = ['parent_id IS NULL'];
+  // service's own work, not a caller's: no filter reaches them unless it names their
+  // task type (an operator stopping an A/B run).
+  const clauses: string[] = filter.task_type?.includes(COMPARE_TASK_TYPE) ? [] : ['parent_id IS NULL'];
   const p = (v: unknown) => {
     params.push(v);
     return `$${params.length}`;
