@@ -4,7 +4,9 @@
 // against a bare Hono hello-world on the same adapter (@hono/node-server) as the ceiling.
 // Configurations are interleaved within each run; a 1 s warm-up precedes each. Two more
 // figures split the gap: GET /healthz (the same middleware stack, no database) and getJob
-// through a pg pool with no HTTP at all (the database round trip alone).
+// through a pg pool with no HTTP at all (the database round trip alone). The targets are
+// ratios against a minimal Hono + pg server doing the same database work
+// (servers/minimal-pg.ts): GET ≥ 90 %, POST ≥ 1×, p99 at 50 connections ≤ 1.2× theirs.
 import autocannon from 'autocannon';
 import { openPg } from '../lib/db/pg.ts';
 import { createJobs } from '../lib/jobs/create.ts';
@@ -18,7 +20,7 @@ import { midMedian } from './lib/stats.ts';
 const TOKEN = 'bench-token-0123456789';
 const SEED = 1000;
 
-type Target = 'hello' | 'healthz' | 'GET job' | 'POST job';
+type Target = 'hello' | 'healthz' | 'GET job' | 'POST job' | 'min GET' | 'min POST';
 
 interface Figures {
   rps: number;
@@ -48,6 +50,7 @@ export async function http(opts: {
     MIGRATE_ON_START: 'false',
   });
   const hello = await startServer('hello.ts', {});
+  const minimal = await startServer('minimal-pg.ts', { DATABASE_URL: b.url });
   const auth = { authorization: `Bearer ${TOKEN}` };
   const createBody = JSON.stringify(benchJob(42));
 
@@ -56,9 +59,9 @@ export async function http(opts: {
       return autocannon({ url: `http://127.0.0.1:${hello.port}/`, connections, duration });
     if (target === 'healthz')
       return autocannon({ url: `http://127.0.0.1:${api.port}/healthz`, connections, duration });
-    if (target === 'GET job')
+    if (target === 'min GET' || target === 'GET job')
       return autocannon({
-        url: `http://127.0.0.1:${api.port}`,
+        url: `http://127.0.0.1:${target === 'GET job' ? api.port : minimal.port}`,
         connections,
         duration,
         requests: [
@@ -67,13 +70,16 @@ export async function http(opts: {
             headers: auth,
             setupRequest: (req) => ({
               ...req,
-              path: `/api/v1/jobs/${ids[Math.floor(Math.random() * ids.length)]}`,
+              path: `${target === 'GET job' ? '/api/v1/jobs' : '/jobs'}/${ids[Math.floor(Math.random() * ids.length)]}`,
             }),
           },
         ],
       });
     return autocannon({
-      url: `http://127.0.0.1:${api.port}/api/v1/jobs`,
+      url:
+        target === 'POST job'
+          ? `http://127.0.0.1:${api.port}/api/v1/jobs`
+          : `http://127.0.0.1:${minimal.port}/jobs`,
       connections,
       duration,
       method: 'POST',
@@ -82,7 +88,7 @@ export async function http(opts: {
     });
   };
 
-  const targets: Target[] = ['hello', 'healthz', 'GET job', 'POST job'];
+  const targets: Target[] = ['hello', 'healthz', 'GET job', 'POST job', 'min GET', 'min POST'];
   const results = new Map<string, Figures[]>();
   const pgOnly: number[] = [];
   try {
@@ -131,6 +137,7 @@ export async function http(opts: {
   } finally {
     await api.stop();
     await hello.stop();
+    await minimal.stop();
     await b.drop();
   }
 
@@ -161,6 +168,31 @@ export async function http(opts: {
     rows.push(
       row(section, 'POST job / bare Hono', (med('POST job', 'rps') / med('hello', 'rps')) * 100, '%'),
     );
+    const getVsMin = med('GET job', 'rps') / med('min GET', 'rps');
+    rows.push(
+      row(section, 'GET job / minimal Hono+pg', getVsMin * 100, '%', {
+        target: { text: '≥ 90 %', ok: getVsMin >= 0.9 },
+      }),
+    );
+    const postVsMin = med('POST job', 'rps') / med('min POST', 'rps');
+    rows.push(
+      row(section, 'POST job / minimal Hono+pg', postVsMin, '×', {
+        target: { text: '≥ 1×', ok: postVsMin >= 1 },
+      }),
+    );
+    if (c === 50) {
+      for (const [ours, theirs] of [
+        ['GET job', 'min GET'],
+        ['POST job', 'min POST'],
+      ] as const) {
+        const p = med(ours, 'p99') / med(theirs, 'p99');
+        rows.push(
+          row(section, `${ours} p99 / minimal Hono+pg p99`, p, '×', {
+            target: { text: '≤ 1.2×', ok: p <= 1.2 },
+          }),
+        );
+      }
+    }
     rows.push(
       row(
         section,
