@@ -4,7 +4,7 @@ import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson, labels } from '../../lib/http/job-response.ts';
 import { jobResponse } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
-import { createJob } from '../../lib/jobs/create.ts';
+import { createJobCoalesced } from '../../lib/jobs/create-coalesced.ts';
 import { createJobSchema } from '../../lib/jobs/schemas.ts';
 
 export default defineFunction({
@@ -30,7 +30,8 @@ export default defineFunction({
   async handler(c) {
     const { db, metrics, log } = c.var.deps;
     const body = await parseBody(c, createJobSchema);
-    const { outcome, job } = await createJob(db, body);
+    // Concurrent creates share one INSERT (group commit); each keeps its own outcome.
+    const { outcome, job } = await createJobCoalesced(db, body);
     metrics.jobCreated(labels(job), outcome);
     log.debug({ request_id: c.var.requestId, job_id: job.id, outcome }, 'job create');
     return c.json(jobJson(job), outcome === 'created' ? 201 : 200);
