@@ -5,11 +5,12 @@
 // CPU divided by the requests answered. Servers are measured one after the other,
 // interleaved over several rounds, in one invocation.
 //
-//   npx tsx bench/cpu-api.ts [--n 10000] [--rounds 3] [--base /path/to/other/checkout]
+//   npx tsx bench/cpu-api.ts [--n 10000] [--rounds 3] [--base /path/to/other/checkout] [--postgresjs]
 //
 // --base adds "base API": bench/servers/api.ts of another checkout of this repository (e.g.
 // `git archive <commit> | tar -x -C /tmp/base`, node_modules symlinked), so a change is
-// compared with the code before it in the same run.
+// compared with the code before it in the same run. --postgresjs adds the minimal server
+// on porsager's `postgres` driver (servers/minimal-postgresjs.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import { createJobs } from '../lib/jobs/create.ts';
@@ -68,6 +69,8 @@ const servers: Server[] = [
   await start('minimal', ROOT_DIR, 'minimal-pg.ts', env, '/jobs'),
   await start('API', ROOT_DIR, 'api.ts', env, '/api/v1/jobs'),
 ];
+if (process.argv.includes('--postgresjs'))
+  servers.push(await start('minimal postgres.js', ROOT_DIR, 'minimal-postgresjs.ts', env, '/jobs'));
 if (BASE)
   servers.push(
     await start('base API', BASE.endsWith('/') ? BASE : `${BASE}/`, 'api.ts', env, '/api/v1/jobs'),
