@@ -23,9 +23,16 @@ import type { CreateJob } from './schemas.ts';
 export const MAX_IN_FLIGHT = 2;
 /** Largest group (a bound on one statement's size and on the latency it adds). */
 export const MAX_GROUP = 500;
+/**
+ * A group stops growing once its inputs pass this many bytes of JSON (one input may be up
+ * to 1 MiB: 500 of them must not become one 500 MB statement). A larger single create
+ * still goes, alone.
+ */
+export const MAX_GROUP_BYTES = 1_048_576;
 
 interface Pending {
   job: CreateJob;
+  bytes: number;
   resolve(o: CreateOutcome): void;
   reject(err: unknown): void;
 }
@@ -44,14 +51,20 @@ export function createJobCoalesced(db: Queryable, job: CreateJob): Promise<Creat
     coalescers.set(db, c);
   }
   return new Promise((resolve, reject) => {
-    c.queue.push({ job, resolve, reject });
+    c.queue.push({ job, bytes: JSON.stringify(job.input).length, resolve, reject });
     pump(db, c);
   });
 }
 
 function pump(db: Queryable, c: Coalescer): void {
   while (c.inFlight < MAX_IN_FLIGHT && c.queue.length > 0) {
-    const group = c.queue.splice(0, MAX_GROUP);
+    let n = 0;
+    let bytes = 0;
+    while (n < c.queue.length && n < MAX_GROUP && (n === 0 || bytes + c.queue[n]!.bytes <= MAX_GROUP_BYTES)) {
+      bytes += c.queue[n]!.bytes;
+      n++;
+    }
+    const group = c.queue.splice(0, n);
     c.inFlight++;
     void run(db, group).finally(() => {
       c.inFlight--;

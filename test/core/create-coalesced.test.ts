@@ -104,6 +104,18 @@ describe.each(DRIVERS.filter((d) => d !== 'neon'))('coalesced creates on %s', (d
     expect(await count()).toBe(11);
   });
 
+  it('groups stop at MAX_GROUP_BYTES of input: 6 creates of 400 KB, 4 of them waiting, take at least 4 INSERTs', async () => {
+    const { q, seen } = counting();
+    const big = 'x'.repeat(400_000);
+    const out = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => createJobCoalesced(q, job(i, { input: { big } }))),
+    );
+    expect(out.map((o) => o.outcome)).toEqual(Array(6).fill('created'));
+    // 2 alone (nothing in flight), then the 4 waiting go at most 2 per statement.
+    expect(seen.inserts).toBeGreaterThanOrEqual(4);
+    expect(await count()).toBe(6);
+  });
+
   it("an item the database rejects fails alone; its group's other members are created", async () => {
     const { q } = counting();
     const out = await Promise.allSettled([
