@@ -5,7 +5,7 @@ import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson, labels } from '../../lib/http/job-response.ts';
 import { createdJobResponse } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
-import { createJob } from '../../lib/jobs/create.ts';
+import { createJobCoalesced } from '../../lib/jobs/create-coalesced.ts';
 import { createJobSchema } from '../../lib/jobs/schemas.ts';
 import { unservedCheck } from '../../lib/queues/unserved.ts';
 import { assertWebhookAccepted } from '../../lib/webhooks/accept.ts';
@@ -39,9 +39,10 @@ export default defineFunction({
     const { db, metrics, log, config } = c.var.deps;
     const body = await parseBody(c, createJobSchema);
     assertOwner(c.var.principal, body.owner_service);
-    const warning = await unservedCheck(c.var.deps, body.task_type, body.model_profile);
     assertWebhookAccepted(config, body);
-    const { outcome, job } = await createJob(db, body);
+    const warning = await unservedCheck(c.var.deps, body.task_type, body.model_profile);
+    // Concurrent creates share one INSERT (group commit); each keeps its own outcome.
+    const { outcome, job } = await createJobCoalesced(db, body);
     metrics.jobCreated(labels(job), outcome);
     log.debug({ request_id: c.var.requestId, job_id: job.id, outcome }, 'job create');
     if (warning) c.header('Warning', `199 ai-service "${warning}"`);

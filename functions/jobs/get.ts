@@ -8,7 +8,9 @@ import { defineFunction } from '../../lib/http/define.ts';
 import { jobId, jobJson } from '../../lib/http/job-response.ts';
 import { jobResponse } from '../../lib/http/responses.ts';
 import { parseQuery } from '../../lib/http/validate.ts';
+import { getJobCoalesced } from '../../lib/jobs/get-coalesced.ts';
 import { durationMs } from '../../lib/jobs/schemas.ts';
+import { isTerminal } from '../../lib/jobs/transitions.ts';
 import { waitForTerminal } from '../../lib/jobs/wait.ts';
 
 export const MAX_WAIT_MS = 60_000;
@@ -26,11 +28,15 @@ export default defineFunction({
   async handler(c) {
     const id = jobId(c);
     const { wait = 0 } = parseQuery(c, query);
-    const { stopping } = c.var.deps;
+    const { stopping, db } = c.var.deps;
+    // The common case — no wait, or the job already finished — is one read, coalesced with
+    // concurrent GETs into one statement (lib/jobs/get-coalesced.ts).
+    const first = await getJobCoalesced(db, id);
+    if (!first) throw new AppError('not_found', `job ${id} not found`);
+    if (wait === 0 || isTerminal(first.status)) return c.json(jobJson(first));
     // Only a long-poll needs the client's abort signal (reading c.req.raw costs a full
     // Request object on the Node adapter).
-    const signal =
-      wait === 0 ? undefined : stopping ? AbortSignal.any([c.req.raw.signal, stopping]) : c.req.raw.signal;
+    const signal = stopping ? AbortSignal.any([c.req.raw.signal, stopping]) : c.req.raw.signal;
     const job = await waitForTerminal(c.var.deps, id, wait, signal);
     // Another caller's job does not exist for this token.
     if (!job || !seesOwner(c.var.principal, job.owner_service))

@@ -1,6 +1,7 @@
 // node-postgres pool over TCP: the driver for Kubernetes pods, workers and CI.
 import pg from 'pg';
 import type { Db, QueryResult } from './port.ts';
+import { preparedName } from './prepared.ts';
 import { inTransaction } from './transaction.ts';
 
 // timestamptz → Date is pg's default; keep int8 (only counts use it) as numbers: our
@@ -27,7 +28,23 @@ export function openPg(url: string, opts: PgOptions = {}): Db {
   // Without a listener an idle client's error (server restart) would crash the process.
   pool.on('error', (err) => opts.onError?.(err));
 
+  const stale = new Set<string>();
   const query = async <T>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>> => {
+    // Statements marked with prepared() go as named statements: parsed and planned once
+    // per pooled connection (node-postgres remembers which names each connection has).
+    const name = preparedName(text);
+    if (name && !stale.has(name)) {
+      try {
+        const r = await pool.query({ name, text, values: params as unknown[] | undefined });
+        return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+      } catch (err) {
+        // "cached plan must not change result type": a migration changed the table under
+        // a prepared `SELECT *`/`RETURNING *` (a rolling deploy). The statement did not
+        // run; from now on this process sends it unprepared.
+        if ((err as { code?: string }).code !== '0A000') throw err;
+        stale.add(name);
+      }
+    }
     const r = await pool.query(text, params as unknown[] | undefined);
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   };

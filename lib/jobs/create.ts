@@ -5,6 +5,7 @@
 // scheduling hints and do not make a repeat a conflict.
 
 import type { Db, Queryable } from '../db/port.ts';
+import { prepared } from '../db/prepared.ts';
 import { AppError } from '../errors.ts';
 import { uuidv7 } from './ids.ts';
 import type { JobRow } from './row.ts';
@@ -19,6 +20,7 @@ VALUES ($1, $2, $3, $4, $5, $6::jsonb, coalesce($7, 0), coalesce($8::timestamptz
         $11, $12::text[])
 ON CONFLICT (owner_service, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING *`;
+prepared('aisvc_create_job', INSERT_ONE);
 
 const FIND_BY_KEY = `
 SELECT *, (owner_ref = $3 AND task_type = $4 AND model_profile = $5 AND input = $6::jsonb) AS same
@@ -61,7 +63,7 @@ export async function createJob(db: Queryable, job: CreateJob): Promise<CreateOu
   throw new AppError('unavailable', 'could not create the job; try again');
 }
 
-function conflict(job: CreateJob, existingId: string, index?: number): AppError {
+export function conflict(job: CreateJob, existingId: string, index?: number): AppError {
   return new AppError(
     'idempotency_conflict',
     `idempotency_key "${job.idempotency_key}" of ${job.owner_service} already names a different job`,
@@ -72,7 +74,7 @@ function conflict(job: CreateJob, existingId: string, index?: number): AppError 
 // One statement inserts every item; rows come back by id (generated here), and items
 // whose key already existed are resolved with one more statement, all in one transaction.
 // Inserting in key order keeps two concurrent batches with shared keys from deadlocking.
-const INSERT_MANY = `
+export const INSERT_MANY = `
 INSERT INTO ai_jobs (id, owner_service, owner_ref, task_type, model_profile, input, priority, run_after,
                      max_attempts, idempotency_key, webhook_url, webhook_events)
 SELECT id, owner_service, owner_ref, task_type, model_profile, input, coalesce(priority, 0),
@@ -85,7 +87,7 @@ ORDER BY owner_service, idempotency_key
 ON CONFLICT (owner_service, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING *`;
 
-const FIND_MANY_BY_KEY = `
+export const FIND_MANY_BY_KEY = `
 SELECT j.*, x.i, (j.owner_ref = x.owner_ref AND j.task_type = x.task_type AND j.model_profile = x.model_profile
                   AND j.input = x.input) AS same
 FROM jsonb_to_recordset($1::jsonb) AS x(i int, owner_service text, idempotency_key text, owner_ref text,

@@ -1,13 +1,16 @@
 // get and list. List is newest first with keyset pagination on id (UUID v7, so id order
 // is creation order); the cursor is the last id seen, opaque to callers.
 import type { Queryable } from '../db/port.ts';
+import { prepared } from '../db/prepared.ts';
 import { AppError } from '../errors.ts';
 import { buildWhere } from './filter.ts';
 import type { JobRow } from './row.ts';
 import type { ListQuery } from './schemas.ts';
 
+const GET_JOB = prepared('aisvc_get_job', 'SELECT * FROM ai_jobs WHERE id = $1');
+
 export async function getJob(db: Queryable, id: string): Promise<JobRow | null> {
-  const r = await db.query<JobRow>('SELECT * FROM ai_jobs WHERE id = $1', [id]);
+  const r = await db.query<JobRow>(GET_JOB, [id]);
   return r.rows[0] ?? null;
 }
 
