@@ -237,6 +237,9 @@ describe('ops console without AI_SERVICE_TOKEN', () => {
 
   it('usage over whole hours from the rollup equals the live figures', async () => {
     const db = api.t.db;
+    // Earlier tests may have rolled these (then empty) hours up already; the jobs below are
+    // back-dated into them, which real jobs never are, so start the rollup afresh.
+    await db.exec('DELETE FROM ai_usage_hourly; DELETE FROM ai_usage_hours;');
     const llm = { task_type: 'llm_chat', model_profile: 'qwen2.5-14b', status: 'completed' };
     const result = (p: number) => ({ usage: { prompt_tokens: p, completion_tokens: 1 } });
     for (const [owner, agoS, p] of [
