@@ -22,7 +22,9 @@ describe('readyz', () => {
     expect(r.body.missing).toContain('001_jobs.sql');
     expect((await get(app, '/healthz')).status).toBe(200);
     await t.cleanup();
-  });
+    // A brand-new PGlite (no template: it must stay unmigrated) takes ~4 s idle, far more
+    // on a loaded machine.
+  }, 120_000);
 
   it('503 within its timeout when the database cannot be reached', async () => {
     // A port nothing listens on: connecting fails or hangs; readiness must still answer.
