@@ -64,6 +64,7 @@ export class Capacity {
 export const POOL_VARIABLES = {
   llm: 'WORKER_LLM_CONCURRENCY',
   transcribe: 'WORKER_TRANSCRIBE_CONCURRENCY',
+  compare: 'WORKER_COMPARE_CONCURRENCY',
 } as const;
 
 export type PoolName = keyof typeof POOL_VARIABLES;
@@ -81,18 +82,25 @@ export function poolLimits(
   set: Partial<Record<PoolName, number | undefined>>,
   served: ReadonlySet<string>,
 ): { limits: Partial<Record<PoolName, number>>; overcommitted: boolean } {
-  const pools = (Object.keys(POOL_VARIABLES) as PoolName[]).filter((p) => served.has(p));
   const limits: Partial<Record<PoolName, number>> = {};
+  // Transcription comparisons (deferred A/B providers) get their own slots first, one by
+  // default, carved out of the total: a running comparison never holds a transcript's slot.
+  let rest = total;
+  if (served.has('compare')) {
+    limits.compare = Math.min(total, set.compare ?? 1);
+    rest = Math.max(1, total - limits.compare);
+  }
+  const pools = (['llm', 'transcribe'] as const).filter((p) => served.has(p));
   if (pools.length === 1) {
     const p = pools[0]!;
-    limits[p] = Math.min(total, set[p] ?? total);
+    limits[p] = Math.min(rest, set[p] ?? rest);
   } else if (pools.length === 2) {
     let { llm, transcribe } = set;
-    if (llm === undefined && transcribe === undefined) transcribe = Math.max(1, Math.floor(total / 4));
-    if (llm === undefined) llm = Math.max(1, total - transcribe!);
-    if (transcribe === undefined) transcribe = Math.max(1, total - llm);
-    limits.llm = Math.min(total, llm);
-    limits.transcribe = Math.min(total, transcribe);
+    if (llm === undefined && transcribe === undefined) transcribe = Math.max(1, Math.floor(rest / 4));
+    if (llm === undefined) llm = Math.max(1, rest - transcribe!);
+    if (transcribe === undefined) transcribe = Math.max(1, rest - llm);
+    limits.llm = Math.min(rest, llm);
+    limits.transcribe = Math.min(rest, transcribe);
   }
   const sum = Object.values(limits).reduce((a, b) => a + b, 0);
   return { limits, overcommitted: sum > total };

@@ -90,7 +90,11 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
   // so audio never waits behind text.
   const pools = poolLimits(
     config.WORKER_CLAIM_LIMIT,
-    { llm: config.WORKER_LLM_CONCURRENCY, transcribe: config.WORKER_TRANSCRIBE_CONCURRENCY },
+    {
+      llm: config.WORKER_LLM_CONCURRENCY,
+      transcribe: config.WORKER_TRANSCRIBE_CONCURRENCY,
+      compare: config.WORKER_COMPARE_CONCURRENCY,
+    },
     new Set(handlers.flatMap((h) => (h.pool ? [h.pool] : []))),
   );
   if (pools.overcommitted) {

@@ -315,6 +315,7 @@ export const configShape = {
   // Per-handler slots within WORKER_CLAIM_LIMIT (workers/capacity.ts derives them when unset).
   WORKER_LLM_CONCURRENCY: optionalInt(1, 1000),
   WORKER_TRANSCRIBE_CONCURRENCY: optionalInt(1, 1000),
+  WORKER_COMPARE_CONCURRENCY: optionalInt(1, 1000),
   WORKER_LEASE_TIMEOUT: duration('15m', {
     min: MIN_LEASE_MS,
     why: 'a shorter lease expires between heartbeats and the job runs twice',

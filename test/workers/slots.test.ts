@@ -21,6 +21,15 @@ describe('poolLimits', () => {
     expect(poolLimits(4, {}, both)).toEqual({ limits: { llm: 3, transcribe: 1 }, overcommitted: false });
     expect(poolLimits(16, {}, both)).toEqual({ limits: { llm: 12, transcribe: 4 }, overcommitted: false });
     expect(poolLimits(4, {}, new Set(['llm']))).toEqual({ limits: { llm: 4 }, overcommitted: false });
+    // Comparisons first take their own slot out of the total; transcripts keep theirs.
+    expect(poolLimits(4, {}, new Set(['llm', 'transcribe', 'compare']))).toEqual({
+      limits: { compare: 1, llm: 2, transcribe: 1 },
+      overcommitted: false,
+    });
+    expect(poolLimits(4, { compare: 2 }, new Set(['transcribe', 'compare']))).toEqual({
+      limits: { compare: 2, transcribe: 2 },
+      overcommitted: false,
+    });
     expect(poolLimits(500, {}, new Set())).toEqual({ limits: {}, overcommitted: false });
   });
   it('gives the unset pool what the set one leaves, and says when the limits overcommit the total', () => {

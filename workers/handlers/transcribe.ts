@@ -97,6 +97,8 @@ function compareHandler(
   return {
     ...base,
     provider,
+    // Their own slots (WORKER_COMPARE_CONCURRENCY): a comparison never holds a transcript's.
+    pool: 'compare',
     async run(job, { signal, log }) {
       const target = await loadComparison(db, job.id);
       const entry = target?.attempts[target.index];
