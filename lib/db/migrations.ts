@@ -7,4 +7,5 @@ export const MIGRATIONS = [
   '003_cheaper_hot_path.sql',
   '005_queues.sql',
   '008_console.sql',
+  '010_claim_controls.sql',
 ] as const;

@@ -1,0 +1,62 @@
+-- The claim in one statement (lib/jobs/claim.ts). Queue control needs its state read
+-- AFTER its locks are held, and a statement's own snapshot is taken before anything in it
+-- runs; a VOLATILE function's statements each take a fresh snapshot, so this function is
+-- where the claim takes its locks and then reads what they guard:
+--
+--   1. the shared queue-control lock (pause/resume/limit changes take it exclusively, so
+--      a control change either is visible below or waits for this claim to commit);
+--   2. every group with a limit, a token budget or a pause (configuration in `policy`,
+--      run-time values in ai_queues winning), read after 1;
+--   3. one exclusive advisory lock per limited group this claim could draw from (the
+--      worker's filter; empty = any), in a fixed order (no deadlocks), held to commit;
+--   4. with those held, what each locked group runs and has reserved: every claim of the
+--      group that committed before is counted, none can commit meanwhile.
+--
+-- With nothing configured it takes one shared lock and reads the (empty) ai_queues.
+-- Lock class ids: 0x61697163 "aiqc" (control), 0x61697167 "aiqg" (group), as in claim.ts.
+CREATE FUNCTION ai_claim_controls(task_types text[], model_profiles text[], policy jsonb)
+RETURNS TABLE (g text, max_running integer, budget integer, paused boolean, locked boolean,
+               running integer, reserved bigint)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  limited text[];
+  k text;
+BEGIN
+  PERFORM pg_advisory_xact_lock_shared(1634300259, 0);
+  SELECT coalesce(array_agg(c.g ORDER BY c.g), '{}') INTO limited
+  FROM (
+    SELECT jsonb_object_keys(policy -> 'limits') AS g
+    UNION SELECT 'model_profile:' || jsonb_object_keys(policy -> 'budgets')
+    UNION SELECT q.scope || ':' || q.name FROM ai_queues q
+    WHERE q.max_running IS NOT NULL OR q.token_budget IS NOT NULL
+  ) c
+  WHERE CASE WHEN c.g LIKE 'model_profile:%'
+             THEN cardinality(model_profiles) = 0 OR substr(c.g, 15) = ANY(model_profiles)
+             ELSE cardinality(task_types) = 0 OR substr(c.g, 11) = ANY(task_types) END;
+  FOREACH k IN ARRAY limited LOOP
+    PERFORM pg_advisory_xact_lock(1634300263, hashtext(k));
+  END LOOP;
+  RETURN QUERY
+  WITH controls AS (
+    SELECT k2.g, substr(k2.g, strpos(k2.g, ':') + 1) AS name, k2.g LIKE 'model_profile:%' AS is_profile,
+           coalesce(q.max_running, (policy -> 'limits' ->> k2.g)::int) AS max_running,
+           coalesce(q.token_budget, CASE WHEN k2.g LIKE 'model_profile:%'
+                                         THEN (policy -> 'budgets' ->> substr(k2.g, 15))::int END) AS budget,
+           coalesce(q.paused, false) AS paused
+    FROM (
+      SELECT jsonb_object_keys(policy -> 'limits') AS g
+      UNION SELECT 'model_profile:' || jsonb_object_keys(policy -> 'budgets')
+      UNION SELECT q0.scope || ':' || q0.name FROM ai_queues q0
+    ) k2
+    LEFT JOIN ai_queues q ON q.scope || ':' || q.name = k2.g
+  )
+  SELECT c.g, c.max_running, c.budget, c.paused, c.g = ANY(limited), u.running, u.reserved
+  FROM controls c
+  LEFT JOIN LATERAL (
+    SELECT count(*)::int AS running, coalesce(sum(j.token_cost), 0)::bigint AS reserved
+    FROM ai_jobs j
+    WHERE c.g = ANY(limited) AND j.status = 'running'
+      AND ((c.is_profile AND j.model_profile = c.name) OR (NOT c.is_profile AND j.task_type = c.name))
+  ) u ON c.g = ANY(limited);
+END
+$$;
