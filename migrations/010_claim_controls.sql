@@ -12,7 +12,10 @@
 --   4. with those held, what each locked group runs and has reserved: every claim of the
 --      group that committed before is counted, none can commit meanwhile.
 --
--- With nothing configured it takes one shared lock and reads the (empty) ai_queues.
+-- VOLATILE is the point: declared STABLE, its reads would use the calling statement's
+-- snapshot, and the two "a claim that waited behind …" tests in test/core/concurrency.test.ts
+-- fail (a pause missed, a limit of 2 overshot to 4). With nothing configured it takes one
+-- shared lock and reads the (empty) ai_queues.
 -- Lock class ids: 0x61697163 "aiqc" (control), 0x61697167 "aiqg" (group), as in claim.ts.
 CREATE FUNCTION ai_claim_controls(task_types text[], model_profiles text[], policy jsonb)
 RETURNS TABLE (g text, max_running integer, budget integer, paused boolean, locked boolean,
