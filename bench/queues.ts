@@ -14,7 +14,10 @@
 //             finished jobs complete and free slots are claimed. Reports the later caller's
 //             wait (ticks) under fair claims and under the round-one claim (FIFO).
 //
-//   npx tsx bench/queues.ts [burndown|fairness] [--runs 3] [--n 20000] [--owners 2] [--only control,limits]
+//   latency   one claim of 4 jobs right after their create, p50/p90 per claim variant
+//
+//   npx tsx bench/queues.ts [burndown|latency|fairness] [--runs 3] [--n 20000] [--owners 2]
+//                           [--samples 200] [--only control,limits]
 import type { Db } from '../lib/db/port.ts';
 import { claimJobs } from '../lib/jobs/claim.ts';
 import { createJobs } from '../lib/jobs/create.ts';
@@ -138,6 +141,37 @@ async function burndown(n: number, runs: number, owners: number, only: Variant[]
   }
 }
 
+/**
+ * One small claim's latency (limit 4, right after 4 jobs were created), each variant on
+ * its own database, samples interleaved across the variants so load drift hits all alike.
+ */
+async function latency(samples: number, only: Variant[]): Promise<void> {
+  const dbs = await Promise.all(only.map((v) => createMigrated(`q_lat_${v.replace(/\W/g, '_')}`, 2)));
+  try {
+    const out = only.map(() => [] as number[]);
+    for (let s = 0; s < samples; s++)
+      for (let i = 0; i < only.length; i++) {
+        const db = dbs[i]!.db;
+        await enqueue(db, 4, () => 'caller-a', s * 4);
+        const t0 = performance.now();
+        const jobs = await claims[only[i]!](db, 'lat', 4);
+        out[i]!.push(performance.now() - t0);
+        if (jobs.length !== 4) throw new Error(`${only[i]}: claimed ${jobs.length} of 4`);
+        await completeMany(
+          db,
+          jobs.map((j) => ({ id: j.id, workerId: 'lat', leaseToken: j.lease_token!, result: {} })),
+        );
+      }
+    console.log(`one claim of 4 jobs right after their create, ${samples} samples per claim, interleaved:`);
+    for (let i = 0; i < only.length; i++)
+      console.log(
+        `  ${only[i]!.padEnd(15)} p50 ${pct(out[i]!, 50).toFixed(2)} ms  p90 ${pct(out[i]!, 90).toFixed(2)} ms`,
+      );
+  } finally {
+    await Promise.all(dbs.map((b) => b.drop()));
+  }
+}
+
 const SLOTS = 8;
 const TICKS_PER_JOB = 10;
 
@@ -211,5 +245,6 @@ const onlyArg = args.indexOf('--only') >= 0 ? args[args.indexOf('--only') + 1]!.
 for (const v of onlyArg) if (!VARIANTS.includes(v as Variant)) throw new Error(`unknown variant ${v}`);
 if (what === 'burndown')
   await burndown(flag('--n', 20_000), flag('--runs', 3), flag('--owners', 2), onlyArg as Variant[]);
+else if (what === 'latency') await latency(flag('--samples', 200), onlyArg as Variant[]);
 else if (what === 'fairness') await fairness();
 else throw new Error(`unknown scenario ${what}`);

@@ -20,7 +20,7 @@
 CREATE FUNCTION ai_claim_controls(task_types text[], model_profiles text[], policy jsonb)
 RETURNS TABLE (g text, max_running integer, budget integer, paused boolean, locked boolean,
                running integer, reserved bigint)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE ROWS 10 AS $$
 DECLARE
   limited text[];
   k text;

@@ -164,7 +164,10 @@ WITH RECURSIVE controls AS MATERIALIZED (
       token_cost = chosen.cost, tokens_used = NULL,
       started_at = now(), updated_at = now(), finished_at = NULL, duration_ms = NULL
   FROM chosen
-  WHERE j.id = chosen.id
+  -- The = ANY gives the planner a small row estimate for ai_jobs, so it probes the
+  -- primary key whatever the statistics say; joined on id alone, a 500-row claim was
+  -- planned as a hash join over a sequential scan of the whole table.
+  WHERE j.id = ANY(ARRAY(SELECT id FROM chosen)) AND j.id = chosen.id
   RETURNING j.*
 )
 -- One row per claimed job, or one row of NULLs when none was: either way it carries how
