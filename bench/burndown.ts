@@ -417,7 +417,7 @@ export async function burnRepoLoops(
     const ms = performance.now() - t0;
     const use = await cpu.stop();
     if (done !== n) throw new Error(`repo-loops: ${done} of ${n} jobs completed`);
-    return { ms, cpu: use, note: describeCpu(use, n) };
+    return { ms, cpu: use, note: `${describeCpu(use, n)}; ${await statsState(b.db)}` };
   } finally {
     await b.drop();
   }

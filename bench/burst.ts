@@ -24,7 +24,7 @@ import { enqueueOurs } from './enqueue.ts';
 import { ADMIN_URL, createMigrated } from './lib/db.ts';
 import { TASK_TYPE } from './lib/jobs.ts';
 import { ROUND_ONE_CLAIM } from './lib/round-one.ts';
-import { median } from './lib/stats.ts';
+import { midMedian as median } from './lib/stats.ts';
 
 const CLAIM_LIMIT = 64;
 const LOOPS = 4;

@@ -45,7 +45,7 @@ export const GROUP_LOCK = 0x61697167;
 
 export const CLAIM = `
 WITH RECURSIVE controls AS MATERIALIZED (
-  SELECT * FROM ai_claim_controls($3::text[], $4::text[], $6::jsonb)
+  SELECT * FROM ai_claim_controls($3::text[], $4::text[], $6::jsonb, $2::int)
 ), usage AS (
   SELECT g, max_running, budget, running, reserved FROM controls WHERE locked
 ), blocked AS (

@@ -292,6 +292,48 @@ describe.skipIf(!hasServer)('concurrency on real PostgreSQL', () => {
     expect(r.rows[0]!.n).toBe(2);
   }, 60_000);
 
+  it('a limit with headroom is shared: claims run side by side, and taken exclusively at its edge', async () => {
+    await db.query('DELETE FROM ai_jobs');
+    await db.query('DELETE FROM ai_queues');
+    await createJobs(
+      db,
+      Array.from({ length: 30 }, (_, k) => ({
+        owner_service: 's',
+        owner_ref: `r/${k}`,
+        task_type: 'transcribe',
+        model_profile: 'whisperx',
+        input: {},
+      })),
+    );
+    // Every claimer leases at most 5 (max_claim); the limit is 12.
+    const policy = { ...queuePolicy({ PROFILE_LIMITS: { whisperx: 12 } }), max_claim: 5 };
+    const running = async () =>
+      (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai_jobs WHERE status = 'running'`))
+        .rows[0]!.n;
+    let third: Promise<unknown[]> | undefined;
+    await db.transaction(async (tx) => {
+      // A claim in flight holding the group shared: 0 running + 1 × 5 ≤ 12.
+      await tx.query('SELECT pg_advisory_xact_lock_shared($1, 0)', [CONTROL_LOCK]);
+      await tx.query('SELECT pg_advisory_xact_lock_shared($1, hashtext($2))', [
+        GROUP_LOCK,
+        'model_profile:whisperx',
+      ]);
+      await tx.query(
+        `UPDATE ai_jobs SET status = 'running', lease_expires_at = now() + interval '1 minute', attempts = 1
+         WHERE id IN (SELECT id FROM ai_jobs ORDER BY id LIMIT 5)`,
+      );
+      // A second claim does not wait for it: 0 + 2 × 5 ≤ 12 (the 5 above are uncommitted).
+      expect(await claimJobs(db, { workerId: 'b', limit: 5, leaseMs: 60_000, policy })).toHaveLength(5);
+      // A third would pass the limit if both in flight took 5 (5 + 2 × 5 > 12): it waits
+      // for the exclusive lock, i.e. for the transaction above to end.
+      third = claimJobs(db, { workerId: 'c', limit: 5, leaseMs: 60_000, policy });
+      await waitingOnAdvisoryLock();
+    });
+    // Then it sees the 10 running and takes what is left under the limit.
+    expect(await third).toHaveLength(2);
+    expect(await running()).toBe(12);
+  }, 60_000);
+
   it('5 processes applying migrations at once apply each file exactly once', async () => {
     const { url, drop } = await createServerDatabase();
     try {
