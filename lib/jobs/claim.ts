@@ -4,8 +4,9 @@
 //
 //   - controls: ai_claim_controls (migration 010) takes the shared queue-control lock,
 //     reads the groups with a limit, budget or pause AFTER it holds it, takes one
-//     exclusive advisory lock per limited group this claim could draw from and counts
-//     what each runs and has reserved with those held. A VOLATILE function's statements
+//     advisory lock per limited group this claim could draw from (exclusive, or shared
+//     while the limit has room for max_claim per claimer in flight) and counts what
+//     each runs and has reserved with those held. A VOLATILE function's statements
 //     take fresh snapshots, which is why this part is a function: this statement's own
 //     snapshot predates its locks. So a pause (taken under the exclusive control lock)
 //     is either seen by the claim or waits for it to commit, and a limit holds under
