@@ -16,6 +16,7 @@ import { loadConfig } from '../lib/config/load.ts';
 import type { Queryable } from '../lib/db/port.ts';
 import { claimJobs } from '../lib/jobs/claim.ts';
 import { completeMany } from '../lib/jobs/lease.ts';
+import type { JobRow } from '../lib/jobs/row.ts';
 import type { Handler } from '../workers/handler.ts';
 import { startWorker } from '../workers/main.ts';
 import { enqueueOurs } from './enqueue.ts';
@@ -94,11 +95,32 @@ export async function untilCompleted(
   );
 }
 
-export async function burnRunner(n: number, settings = RUNNER_SETTINGS): Promise<BurnResult> {
+/** Burst options: `analyze: false` leaves ai_jobs without statistics (bench/burst.ts). */
+export interface BurnOptions {
+  analyze?: boolean;
+}
+
+/** Whether ai_jobs had statistics by the end of a run (autovacuum may have analyzed it). */
+export async function statsState(db: Queryable): Promise<string> {
+  const r = await db.query<{ manual: Date | null; auto: Date | null; auto_n: number; mod: number }>(
+    `SELECT last_analyze AS manual, last_autoanalyze AS auto, autoanalyze_count::int AS auto_n,
+            n_mod_since_analyze::int AS mod
+     FROM pg_stat_user_tables WHERE relname = 'ai_jobs'`,
+  );
+  const x = r.rows[0];
+  if (!x) return 'ai_jobs statistics: unknown';
+  return `ai_jobs statistics at the end: ${x.manual ? 'manual ANALYZE' : 'no manual ANALYZE'}, autoanalyze ${x.auto_n}×, ${x.mod} rows changed since`;
+}
+
+export async function burnRunner(
+  n: number,
+  settings = RUNNER_SETTINGS,
+  opts: BurnOptions = {},
+): Promise<BurnResult> {
   const b = await createMigrated('burn_runner', settings.poolMax);
   try {
     await enqueueOurs(b.db, n);
-    await analyze(b.url, 'ai_jobs');
+    if (opts.analyze !== false) await analyze(b.url, 'ai_jobs');
     const { db, profile } = countingDb(b.db);
     let t0 = 0;
     let seen = 0;
@@ -137,6 +159,7 @@ export async function burnRunner(n: number, settings = RUNNER_SETTINGS): Promise
     const ms = performance.now() - t0;
     const use = await cpu.stop();
     await Promise.all(workers.map((w) => w.stop()));
+    const stats = await statsState(b.db);
     const check = await b.db.query<{ done: number; span_ms: number }>(
       `SELECT count(*) FILTER (WHERE status = 'completed')::int AS done,
               (extract(epoch FROM max(finished_at) - min(started_at)) * 1000)::float8 AS span_ms FROM ai_jobs`,
@@ -145,7 +168,8 @@ export async function burnRunner(n: number, settings = RUNNER_SETTINGS): Promise
     if (c.done !== n) throw new Error(`runner: ${c.done} of ${n} jobs completed`);
     return {
       ms,
-      note: `DB span ${c.span_ms.toFixed(0)} ms; ${describeCpu(use, n)}; ${describeProfile(profile, n)}`,
+      cpu: use,
+      note: `DB span ${c.span_ms.toFixed(0)} ms; ${describeCpu(use, n)}; ${describeProfile(profile, n)}; ${stats}`,
     };
   } finally {
     await b.drop();
@@ -357,23 +381,29 @@ export async function burnRaw(
 
 // ---- the raw loops through our repository functions (profile: statement cost vs runner) ----
 
-export async function burnRepoLoops(n: number, settings = REPO_SETTINGS): Promise<BurnResult> {
+export async function burnRepoLoops(
+  n: number,
+  settings = REPO_SETTINGS,
+  opts: BurnOptions & {
+    /** Another claim in the same loop (bench/burst.ts: the round-one statement). */
+    claim?: (db: Queryable, workerId: string, limit: number) => Promise<JobRow[]>;
+  } = {},
+): Promise<BurnResult> {
   const b = await createMigrated('burn_repo', settings.loops);
+  const claim =
+    opts.claim ??
+    ((db: Queryable, workerId: string, limit: number) =>
+      claimJobs(db, { workerId, limit, leaseMs: 15 * 60_000, taskTypes: [TASK_TYPE] }));
   try {
     await enqueueOurs(b.db, n);
-    await analyze(b.url, 'ai_jobs');
+    if (opts.analyze !== false) await analyze(b.url, 'ai_jobs');
     let t0 = 0;
     let done = 0;
     const cpu = await startCpu(ADMIN_URL, b.name);
     const loop = async (w: number) => {
       const workerId = `repo-${w}`;
       for (;;) {
-        const jobs = await claimJobs(b.db, {
-          workerId,
-          limit: settings.claimLimit,
-          leaseMs: 15 * 60_000,
-          taskTypes: [TASK_TYPE],
-        });
+        const jobs = await claim(b.db, workerId, settings.claimLimit);
         if (jobs.length === 0) return;
         if (t0 === 0) t0 = performance.now();
         const ok = await completeMany(
@@ -387,7 +417,7 @@ export async function burnRepoLoops(n: number, settings = REPO_SETTINGS): Promis
     const ms = performance.now() - t0;
     const use = await cpu.stop();
     if (done !== n) throw new Error(`repo-loops: ${done} of ${n} jobs completed`);
-    return { ms, note: describeCpu(use, n) };
+    return { ms, cpu: use, note: `${describeCpu(use, n)}; ${await statsState(b.db)}` };
   } finally {
     await b.drop();
   }

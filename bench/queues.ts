@@ -1,9 +1,12 @@
 // Queue control benchmarks (issue 11), on the local PostgreSQL, one fresh database per run:
 //
 //   burndown  the repo-loops shape (4 loops × claim(limit 500) + completeMany, 20k jobs from
-//             one or two owner_services) through three claims, runs interleaved:
+//             one or two owner_services) through these claims, runs interleaved and rotated:
 //               round-one  the claim statement before issue 11 (one UPDATE … SKIP LOCKED, no control)
-//               control    today's claim, nothing configured (reap + register + fair order)
+//               two-stmt   the first queue-control claim (a transaction of two statements),
+//                          nothing configured; two-stmt+limits: with LIMITS below
+//               control    today's claim (one statement), nothing configured (reap + register
+//                          + fair order)
 //               limits     today's claim with a (non-binding) profile limit and owner weights:
 //                          every claim takes the group lock and counts what the group runs
 //   fairness  two callers, one with 10,000 queued jobs and one with 100 arriving later, on
@@ -11,7 +14,10 @@
 //             finished jobs complete and free slots are claimed. Reports the later caller's
 //             wait (ticks) under fair claims and under the round-one claim (FIFO).
 //
-//   npx tsx bench/queues.ts [burndown|fairness] [--runs 3] [--n 20000] [--owners 2]
+//   latency   one claim of 4 jobs right after their create, p50/p90 per claim variant
+//
+//   npx tsx bench/queues.ts [burndown|latency|fairness] [--runs 3] [--n 20000] [--owners 2]
+//                           [--samples 200] [--only control,limits]
 import type { Db } from '../lib/db/port.ts';
 import { claimJobs } from '../lib/jobs/claim.ts';
 import { createJobs } from '../lib/jobs/create.ts';
@@ -22,48 +28,31 @@ import { queuePolicy } from '../lib/queues/policy.ts';
 import { startCpu } from './lib/cpu.ts';
 import { ADMIN_URL, createMigrated } from './lib/db.ts';
 import { benchInput, MODEL_PROFILE, TASK_TYPE } from './lib/jobs.ts';
+import { ROUND_ONE_CLAIM } from './lib/round-one.ts';
+import { claimRoundTwo } from './lib/round-two.ts';
 
-// The claim of round one (commit 6a1ce79), kept here as the baseline.
-const ROUND_ONE_CLAIM = `
-WITH next AS (
-  SELECT id FROM ai_jobs
-  WHERE status = 'pending' AND run_after <= now()
-    AND (cardinality($3::text[]) = 0 OR task_type = ANY($3::text[]))
-    AND (cardinality($4::text[]) = 0 OR model_profile = ANY($4::text[]))
-  ORDER BY priority DESC, run_after, id
-  LIMIT $2
-  FOR UPDATE SKIP LOCKED
-), claimed AS (
-  UPDATE ai_jobs AS j
-  SET status = 'running', worker_id = $1, lease_token = gen_random_uuid(), attempts = j.attempts + 1,
-      lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
-      started_at = now(), updated_at = now(), finished_at = NULL, duration_ms = NULL
-  FROM next
-  WHERE j.id = next.id
-  RETURNING j.*
-)
-SELECT * FROM claimed ORDER BY priority DESC, run_after, id`;
-
-type Variant = 'round-one' | 'control' | 'limits';
+type Variant = 'round-one' | 'two-stmt' | 'two-stmt+limits' | 'control' | 'limits';
 type Claim = (db: Db, workerId: string, limit: number) => Promise<JobRow[]>;
 
 const LEASE_MS = 15 * 60_000;
+// A profile limit never reached (but enforced: group lock and running count on every
+// claim) and owner weights: every rule of queue control on, none binding.
+const LIMITS = queuePolicy({
+  PROFILE_LIMITS: { [MODEL_PROFILE]: 1_000_000 },
+  OWNER_WEIGHTS: { 'caller-a': 2 },
+});
 const claims: Record<Variant, Claim> = {
   'round-one': async (db, workerId, limit) =>
     (await db.query<JobRow>(ROUND_ONE_CLAIM, [workerId, limit, [TASK_TYPE], [], LEASE_MS])).rows,
+  'two-stmt': async (db, workerId, limit) =>
+    (await claimRoundTwo(db, { workerId, limit, leaseMs: LEASE_MS, taskTypes: [TASK_TYPE] })).jobs,
+  'two-stmt+limits': async (db, workerId, limit) =>
+    (await claimRoundTwo(db, { workerId, limit, leaseMs: LEASE_MS, taskTypes: [TASK_TYPE], policy: LIMITS }))
+      .jobs,
   control: (db, workerId, limit) =>
     claimJobs(db, { workerId, limit, leaseMs: LEASE_MS, taskTypes: [TASK_TYPE] }),
   limits: (db, workerId, limit) =>
-    claimJobs(db, {
-      workerId,
-      limit,
-      leaseMs: LEASE_MS,
-      taskTypes: [TASK_TYPE],
-      policy: queuePolicy({
-        PROFILE_LIMITS: { [MODEL_PROFILE]: 1_000_000 },
-        OWNER_WEIGHTS: { 'caller-a': 2 },
-      }),
-    }),
+    claimJobs(db, { workerId, limit, leaseMs: LEASE_MS, taskTypes: [TASK_TYPE], policy: LIMITS }),
 };
 
 const job = (i: number, owner: string): CreateJob => ({
@@ -123,28 +112,63 @@ async function burn(variant: Variant, n: number, owners: number): Promise<Burn> 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.ceil((p / 100) * xs.length) - 1]!;
 
-async function burndown(n: number, runs: number, owners: number): Promise<void> {
-  const out: Record<Variant, Burn[]> = { 'round-one': [], control: [], limits: [] };
+async function burndown(n: number, runs: number, owners: number, only: Variant[]): Promise<void> {
+  const out = Object.fromEntries(only.map((v) => [v, [] as Burn[]])) as Record<Variant, Burn[]>;
   for (let r = 0; r < runs; r++)
-    for (const v of Object.keys(out) as Variant[]) {
+    for (let i = 0; i < only.length; i++) {
+      const v = only[(i + r) % only.length]!; // rotate: no variant always runs first
       const x = await burn(v, n, owners);
       out[v].push(x);
       console.error(
         `run ${r + 1} ${v}: ${x.jobsPerS.toFixed(0)} jobs/s, PG ${x.pgUs.toFixed(1)} µs/job, node ${x.nodeUs.toFixed(1)} µs/job`,
       );
     }
-  const base = (k: keyof Burn) => median(out['round-one'].map((x) => x[k]));
+  const m = (v: Variant, k: keyof Burn) => (out[v]?.length ? median(out[v].map((x) => x[k])) : Number.NaN);
+  const d = (v: Variant, base: Variant, k: keyof Burn) =>
+    Number.isNaN(m(base, k)) ? '—' : `${((m(v, k) / m(base, k) - 1) * 100).toFixed(1)} %`;
   console.log(
-    `burn-down, ${n} jobs from ${owners} owner_service(s), 4 loops × claim(500) + completeMany, median of ${runs}:`,
+    `burn-down, ${n} jobs from ${owners} owner_service(s), 4 loops × claim(500) + completeMany, median of ${runs}` +
+      ' (Δ vs round-one; limits vs control and two-stmt+limits vs two-stmt: the cost of limits + weights, target ≤ 10 %):',
   );
-  for (const v of Object.keys(out) as Variant[]) {
-    const m = (k: keyof Burn) => median(out[v].map((x) => x[k]));
-    const d = (k: keyof Burn) => `${((m(k) / base(k) - 1) * 100).toFixed(1)} %`;
+  for (const v of only) {
+    const pair = v === 'limits' ? 'control' : v === 'two-stmt+limits' ? 'two-stmt' : null;
     console.log(
-      `  ${v.padEnd(10)} ${m('jobsPerS').toFixed(0).padStart(6)} jobs/s (${d('jobsPerS')})  ` +
-        `PG ${m('pgUs').toFixed(1)} µs/job (${d('pgUs')})  node ${m('nodeUs').toFixed(1)} µs/job (${d('nodeUs')})` +
+      `  ${v.padEnd(15)} ${m(v, 'jobsPerS').toFixed(0).padStart(6)} jobs/s (${d(v, 'round-one', 'jobsPerS')})  ` +
+        `PG ${m(v, 'pgUs').toFixed(1)} µs/job (${d(v, 'round-one', 'pgUs')})  node ${m(v, 'nodeUs').toFixed(1)} µs/job` +
+        (pair ? `  vs ${pair}: ${d(v, pair, 'jobsPerS')} jobs/s, ${d(v, pair, 'pgUs')} PG µs/job` : '') +
         `  runs ${out[v].map((x) => x.jobsPerS.toFixed(0)).join(', ')} jobs/s`,
     );
+  }
+}
+
+/**
+ * One small claim's latency (limit 4, right after 4 jobs were created), each variant on
+ * its own database, samples interleaved across the variants so load drift hits all alike.
+ */
+async function latency(samples: number, only: Variant[]): Promise<void> {
+  const dbs = await Promise.all(only.map((v) => createMigrated(`q_lat_${v.replace(/\W/g, '_')}`, 2)));
+  try {
+    const out = only.map(() => [] as number[]);
+    for (let s = 0; s < samples; s++)
+      for (let i = 0; i < only.length; i++) {
+        const db = dbs[i]!.db;
+        await enqueue(db, 4, () => 'caller-a', s * 4);
+        const t0 = performance.now();
+        const jobs = await claims[only[i]!](db, 'lat', 4);
+        out[i]!.push(performance.now() - t0);
+        if (jobs.length !== 4) throw new Error(`${only[i]}: claimed ${jobs.length} of 4`);
+        await completeMany(
+          db,
+          jobs.map((j) => ({ id: j.id, workerId: 'lat', leaseToken: j.lease_token!, result: {} })),
+        );
+      }
+    console.log(`one claim of 4 jobs right after their create, ${samples} samples per claim, interleaved:`);
+    for (let i = 0; i < only.length; i++)
+      console.log(
+        `  ${only[i]!.padEnd(15)} p50 ${pct(out[i]!, 50).toFixed(2)} ms  p90 ${pct(out[i]!, 90).toFixed(2)} ms`,
+      );
+  } finally {
+    await Promise.all(dbs.map((b) => b.drop()));
   }
 }
 
@@ -216,6 +240,11 @@ const flag = (name: string, dflt: number) => {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
 const what = args.find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 'burndown';
-if (what === 'burndown') await burndown(flag('--n', 20_000), flag('--runs', 3), flag('--owners', 2));
+const VARIANTS = Object.keys(claims) as Variant[];
+const onlyArg = args.indexOf('--only') >= 0 ? args[args.indexOf('--only') + 1]!.split(',') : VARIANTS;
+for (const v of onlyArg) if (!VARIANTS.includes(v as Variant)) throw new Error(`unknown variant ${v}`);
+if (what === 'burndown')
+  await burndown(flag('--n', 20_000), flag('--runs', 3), flag('--owners', 2), onlyArg as Variant[]);
+else if (what === 'latency') await latency(flag('--samples', 200), onlyArg as Variant[]);
 else if (what === 'fairness') await fairness();
 else throw new Error(`unknown scenario ${what}`);

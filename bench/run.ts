@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     memory_gb: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     postgres: pg.version,
-    pg_settings: `shared_buffers=${pg.shared_buffers} work_mem=${pg.work_mem} synchronous_commit=${pg.synchronous_commit} fsync=${pg.fsync}`,
+    pg_settings: `shared_buffers=${pg.shared_buffers} work_mem=${pg.work_mem} synchronous_commit=${pg.synchronous_commit} fsync=${pg.fsync} autovacuum=${pg.autovacuum}`,
     loadavg_start: os
       .loadavg()
       .map((x) => x.toFixed(2))

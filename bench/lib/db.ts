@@ -108,7 +108,14 @@ export async function serverInfo(): Promise<Record<string, string>> {
   return admin(async (c) => {
     const out: Record<string, string> = {};
     out.version = (await c.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v;
-    for (const s of ['shared_buffers', 'work_mem', 'synchronous_commit', 'max_connections', 'fsync']) {
+    for (const s of [
+      'shared_buffers',
+      'work_mem',
+      'synchronous_commit',
+      'max_connections',
+      'fsync',
+      'autovacuum',
+    ]) {
       out[s] = (await c.query<Record<string, string>>(`SHOW ${s}`)).rows[0]![s]!;
     }
     return out;

@@ -10,4 +10,5 @@ export const MIGRATIONS = [
   '007_webhooks.sql',
   '008_console.sql',
   '009_caller_tokens.sql',
+  '010_claim_controls.sql',
 ] as const;

@@ -1,21 +1,25 @@
 // claim: atomically hand up to `limit` ready pending jobs to one worker, under the queue
-// controls of issue 11 and healing expired leases on the way (issue 10, defect 2). One
-// transaction of two statements, because a limit needs the running count read AFTER the
-// group's lock is held (a statement's snapshot is taken when it starts):
+// controls of issue 11 and healing expired leases on the way (issue 10, defect 2). ONE
+// statement, one round trip (the round-two claim was a transaction of two: 4 round trips):
 //
-//   1. PREPARE: reap expired leases this claim can lock (the reaper's rules: the attempt
-//      ends as `timeout` with its backoff, `failed` at max_attempts), so an API-only
-//      deployment with external workers heals without a cron; note the worker as seen;
-//      take the shared queue-control lock (pause/resume/limit changes take it
-//      exclusively, so no claim straddles them) and one exclusive advisory lock per
-//      limited group this claim could draw from, in a fixed order (no deadlocks).
-//   2. CLAIM: with those locks held, count what each limited group runs (and the tokens
-//      it has reserved), then take ready rows per (owner, task type, profile) the worker
-//      serves and that is neither paused nor full (a loose index scan over
-//      ai_jobs_owner_claim_idx; FOR UPDATE SKIP LOCKED, so unlimited claimers never wait
-//      on each other), order them by fair share — (slots the owner holds in that profile
-//      + its rank) / its weight — then priority (capped per owner), and stop at each
-//      group's free slots and token budget.
+//   - controls: ai_claim_controls (migration 010) takes the shared queue-control lock,
+//     reads the groups with a limit, budget or pause AFTER it holds it, takes one
+//     advisory lock per limited group this claim could draw from (exclusive, or shared
+//     while the limit has room for max_claim per claimer in flight) and counts what
+//     each runs and has reserved with those held. A VOLATILE function's statements
+//     take fresh snapshots, which is why this part is a function: this statement's own
+//     snapshot predates its locks. So a pause (taken under the exclusive control lock)
+//     is either seen by the claim or waits for it to commit, and a limit holds under
+//     racing claimers. With nothing configured it is one shared lock and one read of an
+//     empty table; unlimited claimers never wait on each other.
+//   - reap: expired leases this claim can lock end by the reaper's rules (`timeout` with
+//     its backoff, `failed` at max_attempts), so an API-only deployment with external
+//     workers heals without a cron; seen: the worker is noted in ai_workers.
+//   - claim: ready rows per (owner, task type, profile) the worker serves and that is
+//     neither paused nor full (a loose index scan over ai_jobs_owner_claim_idx; FOR UPDATE
+//     SKIP LOCKED), ordered by fair share — (slots the owner holds in that profile + its
+//     rank) / its weight — then priority (capped per owner), stopping at each group's
+//     free slots and token budget.
 import type { Db, Queryable } from '../db/port.ts';
 import { EMPTY_POLICY, type QueuePolicy } from '../queues/policy.ts';
 import type { JobRow } from './row.ts';
@@ -40,12 +44,25 @@ const REAP_PER_CLAIM = 100;
 export const CONTROL_LOCK = 0x61697163;
 export const GROUP_LOCK = 0x61697167;
 
-export const PREPARE = `
-WITH expired AS (
+export const CLAIM = `
+WITH RECURSIVE controls AS MATERIALIZED (
+  SELECT * FROM ai_claim_controls($3::text[], $4::text[], $6::jsonb, $2::int)
+), usage AS (
+  SELECT g, max_running, budget, running, reserved FROM controls WHERE locked
+), blocked AS (
+  -- Nothing is claimed from a group that is paused, full, out of tokens, or limited
+  -- without this claim holding its lock (a group outside the worker's filter).
+  SELECT coalesce(array_agg(c.g), '{}') AS keys
+  FROM controls c
+  WHERE c.paused
+     OR ((c.max_running IS NOT NULL OR c.budget IS NOT NULL) AND NOT c.locked)
+     OR c.running >= c.max_running
+     OR c.reserved >= c.budget
+), expired AS (
   SELECT id FROM ai_jobs
   WHERE status = 'running' AND lease_expires_at < now()
   ORDER BY lease_expires_at
-  LIMIT $5
+  LIMIT $7
   FOR UPDATE SKIP LOCKED
 ), reaped AS (
   UPDATE ai_jobs AS j SET
@@ -63,67 +80,16 @@ WITH expired AS (
   WHERE j.id = expired.id AND j.status = 'running' AND j.lease_expires_at < now()
   RETURNING j.id, j.status
 ), announced AS MATERIALIZED (
-  SELECT ai_jobs_notify_finished(array_agg(id)) AS n FROM reaped WHERE status = 'failed'
+  SELECT count(*)::int AS reaped,
+         ai_jobs_notify_finished(array_agg(id) FILTER (WHERE status = 'failed')) AS failed
+  FROM reaped
 ), seen AS (
   -- Written at most every 5 s per worker and filter, so an idle poller costs no writes.
   INSERT INTO ai_workers AS w (worker_id, task_types, model_profiles, version)
-  VALUES ($1, $2, $3, $4)
+  VALUES ($1, $3, $4, $8)
   ON CONFLICT (worker_id, task_types, model_profiles) DO UPDATE
     SET last_seen = now(), version = EXCLUDED.version
     WHERE w.last_seen < now() - interval '5 seconds' OR w.version IS DISTINCT FROM EXCLUDED.version
-  RETURNING 1
-), groups AS (
-  SELECT DISTINCT g FROM (
-    SELECT jsonb_object_keys($6::jsonb -> 'limits') AS g
-    UNION ALL SELECT 'model_profile:' || jsonb_object_keys($6::jsonb -> 'budgets')
-    UNION ALL SELECT scope || ':' || name FROM ai_queues WHERE max_running IS NOT NULL OR token_budget IS NOT NULL
-  ) a
-  WHERE CASE WHEN g LIKE 'model_profile:%'
-             THEN cardinality($3::text[]) = 0 OR substr(g, 15) = ANY($3::text[])
-             ELSE cardinality($2::text[]) = 0 OR substr(g, 11) = ANY($2::text[]) END
-), locks AS MATERIALIZED (
-  SELECT array_agg(g) FILTER (WHERE g IS NOT NULL) AS locked,
-         count(CASE WHEN g IS NULL THEN pg_advisory_xact_lock_shared(${CONTROL_LOCK}, 0)
-                    ELSE pg_advisory_xact_lock(${GROUP_LOCK}, hashtext(g)) END) AS n
-  FROM (SELECT NULL::text AS g UNION ALL (SELECT g FROM groups ORDER BY g)) ordered
-)
-SELECT locks.locked, (SELECT count(*) FROM reaped)::int AS reaped,
-       (SELECT n FROM announced) AS announced, (SELECT count(*) FROM seen)::int AS seen
-FROM locks`;
-
-export const CLAIM = `
-WITH RECURSIVE controls AS (
-  -- Every group with a limit, a token budget or a pause; run-time values win.
-  SELECT k.g, substr(k.g, strpos(k.g, ':') + 1) AS name, k.g LIKE 'model_profile:%' AS is_profile,
-         coalesce(q.max_running, ($6::jsonb -> 'limits' ->> k.g)::int) AS max_running,
-         coalesce(q.token_budget, CASE WHEN k.g LIKE 'model_profile:%'
-                                       THEN ($6::jsonb -> 'budgets' ->> substr(k.g, 15))::int END) AS budget,
-         coalesce(q.paused, false) AS paused
-  FROM (
-    SELECT jsonb_object_keys($6::jsonb -> 'limits') AS g
-    UNION SELECT 'model_profile:' || jsonb_object_keys($6::jsonb -> 'budgets')
-    UNION SELECT scope || ':' || name FROM ai_queues
-  ) k
-  LEFT JOIN ai_queues q ON q.scope || ':' || q.name = k.g
-), usage AS (
-  -- What each limited group whose lock this claim holds is running and has reserved.
-  SELECT c.g, c.max_running, c.budget, r.running, r.reserved
-  FROM controls c CROSS JOIN LATERAL (
-    SELECT count(*)::int AS running, coalesce(sum(j.token_cost), 0)::bigint AS reserved
-    FROM ai_jobs j
-    WHERE j.status = 'running'
-      AND ((c.is_profile AND j.model_profile = c.name) OR (NOT c.is_profile AND j.task_type = c.name))
-  ) r
-  WHERE c.g = ANY($7::text[]) AND (c.max_running IS NOT NULL OR c.budget IS NOT NULL)
-), blocked AS (
-  -- Nothing is claimed from a group that is paused, full, out of tokens, or limited
-  -- without this claim holding its lock (a limit set after the locks were taken).
-  SELECT coalesce(array_agg(c.g), '{}') AS keys
-  FROM controls c LEFT JOIN usage u ON u.g = c.g
-  WHERE c.paused
-     OR ((c.max_running IS NOT NULL OR c.budget IS NOT NULL) AND u.g IS NULL)
-     OR u.running >= u.max_running
-     OR u.reserved >= u.budget
 ), triples AS (
   -- Distinct (owner_service, task_type, model_profile) with pending work: a loose index
   -- scan over ai_jobs_owner_claim_idx, one descent per triple.
@@ -199,11 +165,17 @@ WITH RECURSIVE controls AS (
       token_cost = chosen.cost, tokens_used = NULL,
       started_at = now(), updated_at = now(), finished_at = NULL, duration_ms = NULL
   FROM chosen
-  WHERE j.id = chosen.id
+  -- The = ANY gives the planner a small row estimate for ai_jobs, so it probes the
+  -- primary key whatever the statistics say; joined on id alone, a 500-row claim was
+  -- planned as a hash join over a sequential scan of the whole table.
+  WHERE j.id = ANY(ARRAY(SELECT id FROM chosen)) AND j.id = chosen.id
   RETURNING j.*
 )
--- UPDATE … RETURNING does not keep the CTE's order; callers expect claim order.
-SELECT * FROM claimed ORDER BY priority DESC, run_after, id`;
+-- One row per claimed job, or one row of NULLs when none was: either way it carries how
+-- many leases this claim reaped. UPDATE … RETURNING does not keep the CTE's order;
+-- callers expect claim order.
+SELECT a.reaped AS claim_reaped, c.* FROM announced a LEFT JOIN claimed c ON true
+ORDER BY c.priority DESC, c.run_after, c.id`;
 
 export interface ClaimOutcome {
   jobs: JobRow[];
@@ -211,39 +183,24 @@ export interface ClaimOutcome {
   reaped: number;
 }
 
-/** Runs fn in a transaction, or directly when `db` already is one (EXPLAIN captures). */
-const inTransaction = <T>(
-  db: Queryable & Partial<Pick<Db, 'transaction'>>,
-  fn: (tx: Queryable) => Promise<T>,
-) => (db.transaction ? db.transaction(fn) : fn(db));
-
-export async function claimWithReap(
-  db: Queryable & Partial<Pick<Db, 'transaction'>>,
-  req: ClaimRequest,
-): Promise<ClaimOutcome> {
+export async function claimWithReap(db: Queryable, req: ClaimRequest): Promise<ClaimOutcome> {
   const policy = req.policy ?? EMPTY_POLICY;
   const taskTypes = [...new Set(req.taskTypes ?? [])].sort();
   const profiles = [...new Set(req.modelProfiles ?? [])].sort();
-  return inTransaction(db, async (tx) => {
-    const prep = await tx.query<{ locked: string[] | null; reaped: number }>(PREPARE, [
-      req.workerId,
-      taskTypes,
-      profiles,
-      req.workerVersion ?? null,
-      REAP_PER_CLAIM,
-      JSON.stringify(policy),
-    ]);
-    const r = await tx.query<JobRow>(CLAIM, [
-      req.workerId,
-      req.limit,
-      taskTypes,
-      profiles,
-      req.leaseMs,
-      JSON.stringify(policy),
-      prep.rows[0]?.locked ?? [],
-    ]);
-    return { jobs: r.rows, reaped: prep.rows[0]?.reaped ?? 0 };
-  });
+  const r = await db.query<JobRow & { claim_reaped: number }>(CLAIM, [
+    req.workerId,
+    req.limit,
+    taskTypes,
+    profiles,
+    req.leaseMs,
+    JSON.stringify(policy),
+    REAP_PER_CLAIM,
+    req.workerVersion ?? null,
+  ]);
+  const reaped = r.rows[0]?.claim_reaped ?? 0;
+  const jobs: JobRow[] = [];
+  for (const { claim_reaped: _, ...job } of r.rows) if (job.id !== null) jobs.push(job);
+  return { jobs, reaped };
 }
 
 export async function claimJobs(

@@ -21,6 +21,12 @@ export interface QueuePolicy {
   /** Highest priority an owner_service's jobs are ordered by; `*` for everyone else. */
   ceilings: Record<string, number>;
   default_max_tokens: number;
+  /**
+   * The largest claim any claimer issues (default 1000: the HTTP claim schema and
+   * WORKER_CLAIM_LIMIT stop there). A limit with room for one such claim per claimer in
+   * flight is taken without serialising claims (migration 010); tests lower it.
+   */
+  max_claim?: number;
 }
 
 export const EMPTY_POLICY: QueuePolicy = {

@@ -6,7 +6,7 @@ import { openPg } from '../../lib/db/pg.ts';
 import type { Db } from '../../lib/db/port.ts';
 import type { AppError } from '../../lib/errors.ts';
 import { retryJob } from '../../lib/jobs/admin.ts';
-import { claimJobs } from '../../lib/jobs/claim.ts';
+import { CONTROL_LOCK, claimJobs, GROUP_LOCK } from '../../lib/jobs/claim.ts';
 import { createJobs } from '../../lib/jobs/create.ts';
 import { completeJob, completeMany } from '../../lib/jobs/lease.ts';
 import { reapExpiredLeases } from '../../lib/jobs/reap.ts';
@@ -212,6 +212,127 @@ describe.skipIf(!hasServer)('concurrency on real PostgreSQL', () => {
     await Promise.all(claimers);
     expect(await taken()).toBeGreaterThan(atPause);
   }, 120_000);
+
+  // The claim is one statement, and a statement's snapshot is taken before it runs: had it
+  // read ai_queues or the running count with that snapshot, a claim that started while a
+  // pause (or another claim of a limited group) held its lock would act on what it saw
+  // before waiting. ai_claim_controls reads them after the lock, with a fresh snapshot.
+  const waitingOnAdvisoryLock = async () => {
+    for (let i = 0; i < 500; i++) {
+      const r = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+      );
+      if (r.rows[0]!.n > 0) return;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    throw new Error('the claim never waited on the advisory lock');
+  };
+
+  it('a claim that waited behind a pause in progress sees the pause once it returns', async () => {
+    await db.query('DELETE FROM ai_jobs');
+    await db.query('DELETE FROM ai_queues');
+    await createJobs(
+      db,
+      Array.from({ length: 4 }, (_, k) => ({
+        owner_service: 's',
+        owner_ref: `r/${k}`,
+        task_type: 'llm_chat',
+        model_profile: 'qwen',
+        input: {},
+      })),
+    );
+    let claim: Promise<unknown[]> | undefined;
+    // pauseQueue's own steps, held open until the claim is queued behind them.
+    await db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1, 0)', [CONTROL_LOCK]);
+      await tx.query(`INSERT INTO ai_queues (scope, name, paused) VALUES ('model_profile', 'qwen', true)`);
+      claim = claimJobs(db, { workerId: 'w', limit: 4, leaseMs: 60_000 });
+      await waitingOnAdvisoryLock();
+    });
+    expect(await claim).toEqual([]);
+    const r = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ai_jobs WHERE status = 'pending'`,
+    );
+    expect(r.rows[0]!.n).toBe(4);
+  }, 60_000);
+
+  it('a claim that waited behind another claim of a limited group counts what that one leased', async () => {
+    await db.query('DELETE FROM ai_jobs');
+    await db.query('DELETE FROM ai_queues');
+    await createJobs(
+      db,
+      Array.from({ length: 6 }, (_, k) => ({
+        owner_service: 's',
+        owner_ref: `r/${k}`,
+        task_type: 'transcribe',
+        model_profile: 'whisperx',
+        input: {},
+      })),
+    );
+    const policy = queuePolicy({ PROFILE_LIMITS: { whisperx: 2 } });
+    let claim: Promise<unknown[]> | undefined;
+    // Another claimer's transaction: it holds the group lock and leases 2 jobs.
+    await db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock_shared($1, 0)', [CONTROL_LOCK]);
+      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+        GROUP_LOCK,
+        'model_profile:whisperx',
+      ]);
+      await tx.query(
+        `UPDATE ai_jobs SET status = 'running', lease_expires_at = now() + interval '1 minute', attempts = 1
+         WHERE id IN (SELECT id FROM ai_jobs ORDER BY id LIMIT 2)`,
+      );
+      claim = claimJobs(db, { workerId: 'w', limit: 4, leaseMs: 60_000, policy });
+      await waitingOnAdvisoryLock();
+    });
+    expect(await claim).toEqual([]);
+    const r = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ai_jobs WHERE status = 'running'`,
+    );
+    expect(r.rows[0]!.n).toBe(2);
+  }, 60_000);
+
+  it('a limit with headroom is shared: claims run side by side, and taken exclusively at its edge', async () => {
+    await db.query('DELETE FROM ai_jobs');
+    await db.query('DELETE FROM ai_queues');
+    await createJobs(
+      db,
+      Array.from({ length: 30 }, (_, k) => ({
+        owner_service: 's',
+        owner_ref: `r/${k}`,
+        task_type: 'transcribe',
+        model_profile: 'whisperx',
+        input: {},
+      })),
+    );
+    // Every claimer leases at most 5 (max_claim); the limit is 12.
+    const policy = { ...queuePolicy({ PROFILE_LIMITS: { whisperx: 12 } }), max_claim: 5 };
+    const running = async () =>
+      (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai_jobs WHERE status = 'running'`))
+        .rows[0]!.n;
+    let third: Promise<unknown[]> | undefined;
+    await db.transaction(async (tx) => {
+      // A claim in flight holding the group shared: 0 running + 1 × 5 ≤ 12.
+      await tx.query('SELECT pg_advisory_xact_lock_shared($1, 0)', [CONTROL_LOCK]);
+      await tx.query('SELECT pg_advisory_xact_lock_shared($1, hashtext($2))', [
+        GROUP_LOCK,
+        'model_profile:whisperx',
+      ]);
+      await tx.query(
+        `UPDATE ai_jobs SET status = 'running', lease_expires_at = now() + interval '1 minute', attempts = 1
+         WHERE id IN (SELECT id FROM ai_jobs ORDER BY id LIMIT 5)`,
+      );
+      // A second claim does not wait for it: 0 + 2 × 5 ≤ 12 (the 5 above are uncommitted).
+      expect(await claimJobs(db, { workerId: 'b', limit: 5, leaseMs: 60_000, policy })).toHaveLength(5);
+      // A third would pass the limit if both in flight took 5 (5 + 2 × 5 > 12): it waits
+      // for the exclusive lock, i.e. for the transaction above to end.
+      third = claimJobs(db, { workerId: 'c', limit: 5, leaseMs: 60_000, policy });
+      await waitingOnAdvisoryLock();
+    });
+    // Then it sees the 10 running and takes what is left under the limit.
+    expect(await third).toHaveLength(2);
+    expect(await running()).toBe(12);
+  }, 60_000);
 
   it('5 processes applying migrations at once apply each file exactly once', async () => {
     const { url, drop } = await createServerDatabase();
