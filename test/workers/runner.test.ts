@@ -39,7 +39,7 @@ function counting(db: Db, patterns: Record<string, RegExp>) {
 }
 
 const CLAIM_SQL = /FOR UPDATE SKIP LOCKED/;
-const HEARTBEAT_SQL = /^UPDATE ai_jobs SET lease_expires_at = now\(\)/;
+const HEARTBEAT_SQL = /lease_ms = coalesce\(\$4::integer, lease_ms\)/;
 
 const insertMany = (db: Db, n: number, taskType = 'noop') =>
   db.query(
