@@ -71,10 +71,38 @@ export const batchResult = named(
   }),
 );
 
+export const settleItemResult = named(
+  'SettleItemResult',
+  'The outcome of one item of a batched complete/fail/heartbeat, at its index: ok with the job (also to the holder repeating its complete or fail), or the error the single route would answer for it (lease_lost with details.status, not_found, validation_error with details.issues).',
+  z.union([
+    z.strictObject({ index: count, id: z.uuid(), outcome: z.literal('ok'), job: jobResponse }),
+    z.strictObject({
+      index: count,
+      id: z.nullable(z.string()),
+      outcome: z.enum(['lease_lost', 'not_found', 'validation_error']),
+      error: z.strictObject({
+        code: z.enum(['lease_lost', 'not_found', 'validation_error']),
+        message: z.string(),
+        details: z.unknown(),
+      }),
+    }),
+  ]),
+);
+
+export const settleResult = named(
+  'SettleResult',
+  'One outcome per submitted item, in order.',
+  z.strictObject({ results: z.array(settleItemResult) }),
+);
+
 export const claimResult = named(
   'ClaimResult',
-  'The jobs leased to the worker (possibly none).',
-  z.strictObject({ jobs: z.array(leasedJobResponse) }),
+  'The jobs leased to the worker (possibly none); with `complete`/`fail` in the request, their outcomes too, settled before the claim in the same transaction.',
+  z.strictObject({
+    jobs: z.array(leasedJobResponse),
+    complete: z.optional(z.array(settleItemResult)),
+    fail: z.optional(z.array(settleItemResult)),
+  }),
 );
 
 export const byFilterResult = named(
@@ -167,3 +195,4 @@ export const errorSchema = named(
 
 export type Job = z.infer<typeof jobResponse>;
 export type LeasedJob = z.infer<typeof leasedJobResponse>;
+export type SettleItemResult = z.infer<typeof settleItemResult>;
