@@ -20,6 +20,7 @@ import jobsReap from './jobs/reap.ts';
 import jobsRetry from './jobs/retry.ts';
 import jobsRetryByFilter from './jobs/retry-by-filter.ts';
 import jobsSearch from './jobs/search.ts';
+import jobsWebhooks from './jobs/webhooks.ts';
 import opsAb from './ops/ab.ts';
 import opsActions from './ops/actions.ts';
 import opsAssets from './ops/assets.ts';
@@ -38,6 +39,9 @@ import queuesResume from './queues/resume.ts';
 import queuesSet from './queues/set.ts';
 import readyz from './readyz.ts';
 import stats from './stats.ts';
+import tokensCreate from './tokens/create.ts';
+import tokensList from './tokens/list.ts';
+import tokensRevoke from './tokens/revoke.ts';
 import usage from './usage.ts';
 import workersList from './workers/list.ts';
 
@@ -60,6 +64,7 @@ export const ROUTES: readonly FunctionDef[] = [
   jobsFail,
   jobsRetry,
   jobsHeartbeat,
+  jobsWebhooks,
   stats,
   providersStatus,
   infraStatus,
@@ -81,4 +86,7 @@ export const ROUTES: readonly FunctionDef[] = [
   queuesResume,
   queuesSet,
   workersList,
+  tokensCreate,
+  tokensList,
+  tokensRevoke,
 ];

@@ -6,6 +6,7 @@ export const ERROR_STATUS = {
   /** Malformed HTTP, refused by Node's parser before routing. */
   bad_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   idempotency_conflict: 409,

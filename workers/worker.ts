@@ -17,6 +17,7 @@ import { type ProbeServer, startProbeServer } from './probe-server.ts';
 import { type Reaper, startReaper } from './reaper.ts';
 import { Backoff, describeError, isTransientDbError, sleep } from './retry.ts';
 import { Runner, type RunnerOptions, type RunnerStatus } from './runner.ts';
+import { startWebhookDispatcher, type WebhookDispatcher } from './webhooks.ts';
 
 export interface StartWorkerOptions {
   db: Db;
@@ -31,6 +32,8 @@ export interface StartWorkerOptions {
   migrate?: boolean;
   /** Run the built-in lease reaper (default true). */
   reaper?: boolean;
+  /** Send due webhook deliveries (default true). */
+  webhooks?: boolean;
   /** Runner tuning beyond the configuration (circuit thresholds, batching). */
   tuning?: Pick<
     RunnerOptions,
@@ -91,6 +94,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
 
   let phase: WorkerStatus['phase'] = 'starting';
   let reaper: Reaper | undefined;
+  let webhooks: WebhookDispatcher | undefined;
   const handlerStatus: HandlerStatus[] = [
     ...handlers.map((h) => ({
       name: h.name,
@@ -149,6 +153,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
         metrics,
       });
     }
+    if (opts.webhooks !== false) webhooks = startWebhookDispatcher({ db, config, log });
     phase = 'running';
     log.info(
       {
@@ -174,6 +179,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
         await started;
         const r = await runner.drain(config.WORKER_SHUTDOWN_GRACE);
         await reaper?.stop();
+        await webhooks?.stop();
         await probe?.close();
         phase = 'stopped';
         log.info(r, 'worker stopped');

@@ -15,6 +15,7 @@ import {
   createJobSchema,
   MAX_BATCH_ITEMS,
 } from '../../lib/jobs/schemas.ts';
+import { webhookIssues } from '../../lib/webhooks/accept.ts';
 
 // Items are checked one by one after merging `defaults` (so one bad item is reported by
 // index, not as a body error); documented as what each item may hold.
@@ -44,14 +45,15 @@ export default defineFunction({
     409: "idempotency_conflict: an item's key belongs to a different job",
   },
   async handler(c) {
-    const { db, metrics } = c.var.deps;
+    const { db, metrics, config } = c.var.deps;
     const body = await parseBody(c, batchCreateSchema);
     const items: CreateJob[] = [];
     const invalid: { index: number; issues: ReturnType<typeof issuesOf> }[] = [];
     body.jobs.forEach((item, index) => {
       const r = createJobSchema.safeParse({ ...body.defaults, ...item });
-      if (r.success) items.push(r.data);
-      else invalid.push({ index, issues: issuesOf(r.error) });
+      const issues = r.success ? webhookIssues(config, r.data) : issuesOf(r.error);
+      if (r.success && issues.length === 0) items.push(r.data);
+      else invalid.push({ index, issues });
     });
     if (invalid.length > 0) {
       throw new AppError('validation_error', `${invalid.length} of ${body.jobs.length} jobs are invalid`, {

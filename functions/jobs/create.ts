@@ -2,11 +2,12 @@
 // idempotency_key (200); the same key for a different job is 409.
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson, labels } from '../../lib/http/job-response.ts';
-import { jobResponse } from '../../lib/http/responses.ts';
+import { createdJobResponse } from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { createJob } from '../../lib/jobs/create.ts';
 import { createJobSchema } from '../../lib/jobs/schemas.ts';
 import { unservedCheck } from '../../lib/queues/unserved.ts';
+import { assertWebhookAccepted } from '../../lib/webhooks/accept.ts';
 
 export default defineFunction({
   name: 'jobs-create',
@@ -26,16 +27,17 @@ export default defineFunction({
   responses: {
     201: {
       description: 'created (with a `warning` field and Warning header when no live worker serves it)',
-      schema: jobResponse,
+      schema: createdJobResponse,
     },
-    200: { description: 'idempotent repeat: the existing job', schema: jobResponse },
+    200: { description: 'idempotent repeat: the existing job', schema: createdJobResponse },
     409: 'idempotency_conflict: the key belongs to a different job',
     422: 'unserved: REJECT_UNSERVED=true and no live worker serves the task_type/model_profile',
   },
   async handler(c) {
-    const { db, metrics, log } = c.var.deps;
+    const { db, metrics, log, config } = c.var.deps;
     const body = await parseBody(c, createJobSchema);
     const warning = await unservedCheck(c.var.deps, body.task_type, body.model_profile);
+    assertWebhookAccepted(config, body);
     const { outcome, job } = await createJob(db, body);
     metrics.jobCreated(labels(job), outcome);
     log.debug({ request_id: c.var.requestId, job_id: job.id, outcome }, 'job create');

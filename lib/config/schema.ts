@@ -2,6 +2,7 @@
 // parsed by one schema so a bad value stops start-up with the variable's name.
 // Uses zod/mini because this module is bundled into every edge function.
 import * as z from 'zod/mini';
+import { isValidSecret } from '../webhooks/sign.ts';
 import { DURATION_HINT, formatDuration, MIN_LEASE_MS, parseDuration } from './duration.ts';
 
 /** A duration variable, in milliseconds; a bare number is seconds (lib/config/duration.ts). */
@@ -150,6 +151,49 @@ const numberMap = (min: number, max: number, integer: boolean) =>
     ),
     '',
   );
+/** `owner=whsec_…,owner2=whsec_…`: the signing secret of each caller's webhooks. */
+const ownerSecrets = z.prefault(
+  z.pipe(
+    z.string(),
+    z.transform((v, ctx) => {
+      const out: Record<string, string> = {};
+      for (const part of v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const eq = part.indexOf('=');
+        const owner = part.slice(0, eq).trim();
+        const secret = part.slice(eq + 1).trim();
+        if (eq <= 0 || !isValidSecret(secret)) {
+          // Never echo the value: it holds secrets.
+          ctx.issues.push({
+            code: 'custom',
+            message: 'expected owner_service=whsec_<base64 of ≥ 16 bytes> pairs, comma-separated',
+            input: '[redacted]',
+          });
+          return z.NEVER;
+        }
+        out[owner] = secret;
+      }
+      return out;
+    }),
+  ),
+  '',
+);
+
+/** Comma-separated host names (`*.example.com` allowed); empty means "no allow-list". */
+const hostList = z.prefault(
+  z.pipe(
+    z.string(),
+    z.transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ),
+  '',
+);
 
 export const DEFAULT_AUDIO_LLM_PROMPT =
   'Transcribe this audio verbatim in its original language. Answer with the transcript text only.';
@@ -207,6 +251,12 @@ export const configShape = {
   OWNER_MAX_PRIORITY: numberMap(-1_000_000, 1_000_000, true),
   REJECT_UNSERVED: bool(false),
   WORKER_LIVE_WINDOW: duration('2m'),
+  WEBHOOK_SECRET: optionalText,
+  WEBHOOK_SECRETS: ownerSecrets,
+  WEBHOOK_ALLOWED_HOSTS: hostList,
+  WEBHOOK_TIMEOUT: duration('10s'),
+  WEBHOOK_RETRY_HORIZON: duration('24h'),
+  WEBHOOK_POLL_INTERVAL: duration('1s'),
 } as const;
 
 export const configSchema = z.object(configShape);
@@ -221,4 +271,6 @@ export const SECRET_KEYS: readonly ConfigKey[] = [
   'VOXTRAL_API_KEY',
   'AUDIO_LLM_API_KEY',
   'INFRA_STATUS_TOKEN',
+  'WEBHOOK_SECRET',
+  'WEBHOOK_SECRETS',
 ];

@@ -6,5 +6,6 @@ export const MIGRATIONS = [
   '002_notify_finished.sql',
   '003_cheaper_hot_path.sql',
   '005_queues.sql',
+  '007_webhooks.sql',
   '008_console.sql',
 ] as const;

@@ -3,6 +3,7 @@
 // mount them (all in the Node server, one per edge bundle).
 import type { Context } from 'hono';
 import type * as z from 'zod/mini';
+import type { RouteAccess } from '../auth/principal.ts';
 import type { Deps } from './deps.ts';
 
 export type AppEnv = { Variables: { deps: Deps; requestId: string } };
@@ -30,6 +31,8 @@ export interface FunctionDef {
   auth: boolean;
   /** false: never queries the database, so its edge bundle carries no driver and needs no DATABASE_URL. */
   db?: false;
+  /** Who may call it: a caller-token scope, `admin` (AI_SERVICE_TOKEN only) or `open`. */
+  access?: RouteAccess;
   summary: string;
   body?: z.ZodMiniType;
   query?: z.ZodMiniType;

@@ -41,12 +41,26 @@ const jobFields = {
   started_at: z.nullable(timestamp),
   finished_at: z.nullable(timestamp),
   duration_ms: z.nullable(count),
+  /** Lease length chosen at claim; heartbeats extend by it. */
+  lease_ms: z.nullable(count),
+  /** Tokens reserved at claim on a budgeted profile, and those the result reported. */
+  token_cost: z.nullable(count),
+  tokens_used: z.nullable(count),
+  /** Where the job's ending is POSTed (docs/callers.md), and for which endings (null: all). */
+  webhook_url: z.nullable(z.string()),
+  webhook_events: z.nullable(z.array(z.enum(['completed', 'failed', 'cancelled']))),
 };
 
 export const jobResponse = named(
   'Job',
   'A job as every route returns it (never its lease_token).',
   z.strictObject(jobFields),
+);
+
+export const createdJobResponse = named(
+  'CreatedJob',
+  'A created (or idempotently repeated) job; `warning` when no live worker serves its task_type/model_profile.',
+  z.strictObject({ ...jobFields, warning: z.optional(z.string()) }),
 );
 
 export const leasedJobResponse = named(
@@ -113,8 +127,14 @@ export const byFilterResult = named(
 
 export const reapSummary = named(
   'ReapSummary',
-  'One reaper run: leases requeued or failed, finished jobs pruned.',
-  z.strictObject({ requeued: count, failed: count, pruned: count, duration_ms: z.number() }),
+  'One reaper run: leases requeued or failed, finished jobs pruned, due webhook deliveries sent.',
+  z.strictObject({
+    requeued: count,
+    failed: count,
+    pruned: count,
+    duration_ms: z.number(),
+    webhooks: z.strictObject({ claimed: count, delivered: count, retrying: count, failed: count }),
+  }),
 );
 
 const msOrNull = z.nullable(z.number());

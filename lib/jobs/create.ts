@@ -14,8 +14,9 @@ export type CreateOutcome = { outcome: 'created' | 'existing'; job: JobRow };
 
 const INSERT_ONE = `
 INSERT INTO ai_jobs (id, owner_service, owner_ref, task_type, model_profile, input, priority, run_after,
-                     max_attempts, idempotency_key)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb, coalesce($7, 0), coalesce($8::timestamptz, now()), coalesce($9, 3), $10)
+                     max_attempts, idempotency_key, webhook_url, webhook_events)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, coalesce($7, 0), coalesce($8::timestamptz, now()), coalesce($9, 3), $10,
+        $11, $12::text[])
 ON CONFLICT (owner_service, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING *`;
 
@@ -38,6 +39,8 @@ export async function createJob(db: Queryable, job: CreateJob): Promise<CreateOu
       job.run_after ?? null,
       job.max_attempts ?? null,
       job.idempotency_key ?? null,
+      job.webhook_url ?? null,
+      job.webhook_events ?? null,
     ]);
     if (ins.rows[0]) return { outcome: 'created', job: ins.rows[0] };
     const found = await db.query<JobRow & { same: boolean }>(FIND_BY_KEY, [
@@ -71,11 +74,13 @@ function conflict(job: CreateJob, existingId: string, index?: number): AppError 
 // Inserting in key order keeps two concurrent batches with shared keys from deadlocking.
 const INSERT_MANY = `
 INSERT INTO ai_jobs (id, owner_service, owner_ref, task_type, model_profile, input, priority, run_after,
-                     max_attempts, idempotency_key)
+                     max_attempts, idempotency_key, webhook_url, webhook_events)
 SELECT id, owner_service, owner_ref, task_type, model_profile, input, coalesce(priority, 0),
-       coalesce(run_after, now()), coalesce(max_attempts, 3), idempotency_key
+       coalesce(run_after, now()), coalesce(max_attempts, 3), idempotency_key, webhook_url,
+       (SELECT array_agg(e) FROM jsonb_array_elements_text(webhook_events) AS e)
 FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, owner_service text, owner_ref text, task_type text,
-     model_profile text, input jsonb, priority int, run_after timestamptz, max_attempts int, idempotency_key text)
+     model_profile text, input jsonb, priority int, run_after timestamptz, max_attempts int, idempotency_key text,
+     webhook_url text, webhook_events jsonb)
 ORDER BY owner_service, idempotency_key
 ON CONFLICT (owner_service, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING *`;

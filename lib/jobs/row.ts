@@ -33,6 +33,8 @@ export interface JobRow {
   /** Tokens reserved at claim for a budgeted profile, and the usage reported on completion. */
   token_cost?: number | null;
   tokens_used?: number | null;
+  webhook_url: string | null;
+  webhook_events: string[] | null;
 }
 
 type Iso<T> = {

@@ -143,6 +143,19 @@ const jobFields = {
   run_after: z.optional(isoDate),
   max_attempts: z.optional(z.int().check(z.gte(1), z.lte(100))),
   idempotency_key: z.optional(text(200)),
+  /** Where to POST the job when it ends (signed, Standard Webhooks); see lib/webhooks. */
+  webhook_url: z.optional(
+    z
+      .string()
+      .check(
+        z.maxLength(2000, 'must be at most 2000 characters'),
+        z.regex(/^https?:\/\/[^\s]+$/i, 'must be an http(s) URL'),
+      ),
+  ),
+  /** Which endings are sent; default every terminal one. */
+  webhook_events: z.optional(
+    z.array(z.enum(['completed', 'failed', 'cancelled'])).check(z.minLength(1), z.maxLength(3)),
+  ),
 };
 
 export const createJobSchema = z.strictObject(jobFields);

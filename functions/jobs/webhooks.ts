@@ -1,0 +1,32 @@
+// GET /api/v1/jobs/{id}/webhooks — the job's webhook deliveries with every attempt
+// (status, latency, the start of the receiver's answer), newest attempt last.
+import { AppError } from '../../lib/errors.ts';
+import { defineFunction } from '../../lib/http/define.ts';
+import { jobId } from '../../lib/http/job-response.ts';
+import { deliveriesOfJob } from '../../lib/webhooks/deliveries.ts';
+
+const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
+
+export default defineFunction({
+  name: 'jobs-webhooks',
+  method: 'GET',
+  path: '/api/v1/jobs/:id/webhooks',
+  auth: true,
+  summary: "A job's webhook deliveries and their attempts",
+  responses: { 200: '{"deliveries":[{"id","event","url","status","attempts","log":[…]}]}', 404: 'not_found' },
+  async handler(c) {
+    const id = jobId(c);
+    const { db } = c.var.deps;
+    const exists = await db.query('SELECT 1 FROM ai_jobs WHERE id = $1', [id]);
+    if (exists.rows.length === 0) throw new AppError('not_found', `job ${id} not found`);
+    const rows = await deliveriesOfJob(db, id);
+    return c.json({
+      deliveries: rows.map((d) => ({
+        ...d,
+        next_attempt_at: d.status === 'pending' ? iso(d.next_attempt_at) : null,
+        created_at: iso(d.created_at),
+        finished_at: iso(d.finished_at),
+      })),
+    });
+  },
+});

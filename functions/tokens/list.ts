@@ -1,0 +1,16 @@
+// GET /api/v1/tokens — every caller token, revoked ones included (admin only).
+import { listTokens, tokenJson } from '../../lib/auth/tokens.ts';
+import { defineFunction } from '../../lib/http/define.ts';
+
+export default defineFunction({
+  name: 'tokens-list',
+  method: 'GET',
+  path: '/api/v1/tokens',
+  auth: true,
+  access: 'admin',
+  summary: 'List caller tokens (admin only; tokens themselves are never shown again)',
+  responses: { 200: '{"tokens":[…]}' },
+  async handler(c) {
+    return c.json({ tokens: (await listTokens(c.var.deps.db)).map(tokenJson) });
+  },
+});
