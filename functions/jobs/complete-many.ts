@@ -32,7 +32,10 @@ export default defineFunction({
     ],
   },
   responses: {
-    200: { description: 'one outcome per item, in order: ok with the job, or its error', schema: settleResult },
+    200: {
+      description: 'one outcome per item, in order: ok with the job, or its error',
+      schema: settleResult,
+    },
     400: 'validation_error: the body is not {"jobs": [1..1000 items]} (an invalid item is its own outcome)',
   },
   async handler(c) {

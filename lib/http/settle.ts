@@ -6,8 +6,8 @@
 // outcomes become the wire's per-item results, in order. Metrics count what was written
 // now, never a replay.
 import type * as z from 'zod/mini';
-import type { CompleteItem, FailItem, HeartbeatItem, Settled } from '../jobs/lease-many.ts';
 import type { FailRequest } from '../jobs/lease.ts';
+import type { CompleteItem, FailItem, HeartbeatItem, Settled } from '../jobs/lease-many.ts';
 import type { JobJson } from '../jobs/row.ts';
 import type { completeItemSchema, failItemSchema, heartbeatItemSchema } from '../jobs/schemas.ts';
 import { usageOfResult } from '../jobs/usage.ts';

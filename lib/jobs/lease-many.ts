@@ -21,7 +21,11 @@ import type { JobRow } from './row.ts';
 import { TRANSITIONS } from './transitions.ts';
 
 export type Settled =
-  | { outcome: 'ok'; row: JobRow; /** answered from an earlier identical call; nothing written now */ replay: boolean }
+  | {
+      outcome: 'ok';
+      row: JobRow /** answered from an earlier identical call; nothing written now */;
+      replay: boolean;
+    }
   | { outcome: 'not_found' | 'lease_lost'; error: AppError };
 
 export interface CompleteItem extends LeaseRef {
@@ -106,7 +110,7 @@ UPDATE ai_jobs SET
   attempts = CASE WHEN stop.released THEN GREATEST(attempts - 1, 0) ELSE attempts END,
   started_at = CASE WHEN stop.released THEN NULL ELSE started_at END,
   lease_expires_at = CASE WHEN stop.released THEN NULL
-    ELSE now() + make_interval(secs => coalesce(x.lease_ms, lease_ms, 900000) / 1000) END,
+    ELSE now() + make_interval(secs => coalesce(x.lease_ms, ai_jobs.lease_ms, 900000) / 1000) END,
   updated_at = now()
 FROM x JOIN stop ON stop.id = x.id
 WHERE ai_jobs.id = x.id AND ai_jobs.lease_token = x.lease_token AND ai_jobs.worker_id = x.worker_id
@@ -117,9 +121,17 @@ RETURNING ai_jobs.*, stop.released`;
 export async function heartbeatItems(tx: Queryable, items: readonly HeartbeatItem[]): Promise<Settled[]> {
   if (items.length === 0) return [];
   const payload = JSON.stringify(
-    items.map((i) => ({ id: i.id, lease_token: i.leaseToken, worker_id: i.workerId, lease_ms: i.leaseMs ?? null })),
+    items.map((i) => ({
+      id: i.id,
+      lease_token: i.leaseToken,
+      worker_id: i.workerId,
+      lease_ms: i.leaseMs ?? null,
+    })),
   );
-  const r = await tx.query<JobRow & { released: boolean }>(HEARTBEAT_MANY, [payload, TRANSITIONS.heartbeat.from]);
+  const r = await tx.query<JobRow & { released: boolean }>(HEARTBEAT_MANY, [
+    payload,
+    TRANSITIONS.heartbeat.from,
+  ]);
   const beat = new Map(r.rows.map(({ released, ...job }) => [job.id, { released, job: job as JobRow }]));
   const misses = items.filter((i) => !beat.has(i.id)).map((i) => i.id);
   const rows = await rowsById(tx, misses);

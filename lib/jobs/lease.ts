@@ -210,7 +210,12 @@ export async function failJob(db: Queryable, ref: LeaseRef, req: FailRequest): P
  * after any of those the old holder is refused. The one look-alike — the reaper ended
  * the attempt as `timeout` and the holder now reports `timeout` — is the same outcome.
  */
-export function isFailReplay(row: JobRow, ref: LeaseRef, category: FailureCategory, retryable: boolean): boolean {
+export function isFailReplay(
+  row: JobRow,
+  ref: LeaseRef,
+  category: FailureCategory,
+  retryable: boolean,
+): boolean {
   const outcomes: readonly JobStatus[] = retryable ? TRANSITIONS.fail.to : ['failed'];
   return holds(row, ref) && row.error_category === category && outcomes.includes(row.status);
 }
