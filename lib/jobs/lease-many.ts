@@ -1,9 +1,9 @@
 // The lease holder's calls, many at once (issue 14): complete, fail and heartbeat for up
 // to MAX_BATCH_ITEMS jobs in one request, for external workers that cannot afford one
 // request and one transaction per job. Each item is fenced exactly as its single route:
-// complete and fail run completeMany (lease.ts) and failMany (fail-many.ts), whose guards
-// are completeJob's and failJob's per row; heartbeats run HEARTBEAT_MANY below, the
-// single HEARTBEAT per row. An item whose fence matched nothing is explained from one
+// complete runs completeMany's statement answering whole rows (COMPLETE_ROWS), fail runs
+// failMany (fail-many.ts), whose guards are completeJob's and failJob's per row;
+// heartbeats run HEARTBEAT_MANY below, the single HEARTBEAT per row. An item whose fence matched nothing is explained from one
 // SELECT of the batch's rows, by the single routes' rules: not_found, the holder's own
 // earlier complete/fail (a replay: answered ok, written once), or lease_lost with the
 // status the job has now. Outcomes are values, never thrown: one lost lease does not
@@ -16,7 +16,7 @@ import type { Queryable } from '../db/port.ts';
 import { AppError } from '../errors.ts';
 import { isRetryable } from './categories.ts';
 import { failMany } from './fail-many.ts';
-import { completeMany, type FailRequest, holds, isFailReplay, type LeaseRef } from './lease.ts';
+import { type FailRequest, holds, isFailReplay, type LeaseRef } from './lease.ts';
 import type { JobRow } from './row.ts';
 import { TRANSITIONS } from './transitions.ts';
 
@@ -58,19 +58,41 @@ function refused(ref: LeaseRef, row: JobRow | undefined, isReplay: (row: JobRow)
   };
 }
 
+// completeMany's statement (lease.ts), answering the rows it wrote instead of their ids:
+// the routes answer each job, and reading them back by id would be a second statement
+// over the same rows. Fenced per row exactly as COMPLETE / COMPLETE_MANY.
+const COMPLETE_ROWS = `
+WITH completed AS (
+  UPDATE ai_jobs AS j SET status = 'completed', result = x.result, lease_expires_at = NULL,
+         finished_at = now(), updated_at = now(),
+         duration_ms = (extract(epoch FROM (now() - j.started_at)) * 1000)::int,
+         error_category = NULL, error_message = NULL
+  FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, lease_token uuid, worker_id text, result jsonb)
+  WHERE j.id = x.id AND j.lease_token = x.lease_token AND j.worker_id = x.worker_id
+    AND j.status = ANY($2::text[])
+  RETURNING j.*
+), announced AS MATERIALIZED (
+  SELECT ai_jobs_notify_finished(array_agg(id)) FROM completed
+)
+SELECT completed.* FROM completed, announced`;
+
 /** Completes many jobs, each fenced as completeJob; one outcome per item, in order. Ids must be distinct. */
 export async function completeItems(tx: Queryable, items: readonly CompleteItem[]): Promise<Settled[]> {
   if (items.length === 0) return [];
-  const accepted = await completeMany(tx, items);
+  const payload = JSON.stringify(
+    items.map((i) => ({ id: i.id, lease_token: i.leaseToken, worker_id: i.workerId, result: i.result })),
+  );
+  const r = await tx.query<JobRow>(COMPLETE_ROWS, [payload, TRANSITIONS.complete.from]);
+  const written = new Map(r.rows.map((row) => [row.id, row]));
   const rows = await rowsById(
     tx,
-    items.map((i) => i.id),
+    items.filter((i) => !written.has(i.id)).map((i) => i.id),
   );
-  return items.map((i) => {
-    const row = rows.get(i.id);
-    if (accepted.has(i.id) && row) return { outcome: 'ok', row, replay: false };
+  return items.map((i): Settled => {
+    const row = written.get(i.id);
+    if (row) return { outcome: 'ok', row, replay: false };
     // Only this holder's complete leaves the job completed under its lease token.
-    return refused(i, row, (r) => r.status === 'completed' && holds(r, i));
+    return refused(i, rows.get(i.id), (r) => r.status === 'completed' && holds(r, i));
   });
 }
 
