@@ -3,6 +3,7 @@
 // transaction. HTTP in, per-item outcomes out, rows in PostgreSQL: fencing per item as the
 // single routes fence, their replay rules, mixed outcomes, limits, the error envelope.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Queryable } from '../../lib/db/port.ts';
 import * as R from '../../lib/http/responses.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 
@@ -325,6 +326,46 @@ describe('POST /api/v1/jobs/claim with complete and fail', () => {
       complete: [a, b].map((x) => ({ id: x.id, worker_id: 'w', lease_token: x.lease_token, result: {} })),
     });
     expect(R.claimResult.parse(r.body).jobs).toHaveLength(2);
+  });
+
+  it('settles and claims in one transaction: a claim that fails leaves the settled jobs as they were', async () => {
+    await enqueue(3);
+    const [a] = (await claim(1)) as [Leased];
+    // The database fails the claim statement (the one that takes rows FOR UPDATE SKIP
+    // LOCKED) after the completes ran in the same transaction.
+    const real = api.deps.db;
+    api.deps.db = Object.assign(Object.create(real), {
+      transaction: <T>(fn: (tx: Queryable) => Promise<T>) =>
+        real.transaction((tx) =>
+          fn({
+            exec: (sql: string) => tx.exec(sql),
+            query: (text: string, params?: readonly unknown[]) => {
+              if (/SKIP LOCKED/.test(text)) return Promise.reject(new Error('claim failed'));
+              return tx.query(text, params);
+            },
+          } as Queryable),
+        ),
+    });
+    try {
+      const r = await post('/api/v1/jobs/claim', {
+        worker_id: 'w',
+        limit: 2,
+        complete: [{ id: a.id, worker_id: 'w', lease_token: a.lease_token, result: { x: 1 } }],
+      });
+      expect(r.status).toBe(500);
+      expect(r.body.error.code).toBe('internal');
+    } finally {
+      api.deps.db = real;
+    }
+    expect(await row(a.id)).toMatchObject({ status: 'running', result: null, lease_token: a.lease_token });
+    // Repeating the request once the database answers settles and claims as one.
+    const again = await post('/api/v1/jobs/claim', {
+      worker_id: 'w',
+      limit: 2,
+      complete: [{ id: a.id, worker_id: 'w', lease_token: a.lease_token, result: { x: 1 } }],
+    });
+    expect(R.claimResult.parse(again.body).complete![0]!.outcome).toBe('ok');
+    expect(again.body.jobs).toHaveLength(2);
   });
 
   it('answers without complete/fail exactly as before, and refuses a bad claim before settling anything', async () => {
