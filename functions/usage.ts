@@ -3,6 +3,7 @@
 // ?owner_service= to narrow). Same figures as the console's Usage page.
 import * as z from 'zod/mini';
 import { defineFunction } from '../lib/http/define.ts';
+import * as R from '../lib/http/responses.ts';
 import { parseQuery } from '../lib/http/validate.ts';
 import { durationMs, ownerService } from '../lib/jobs/schemas.ts';
 import { usageByOwner } from '../lib/jobs/usage.ts';
@@ -19,7 +20,10 @@ export default defineFunction({
   auth: true,
   summary: 'Usage per owner_service × model_profile over a window',
   query,
-  responses: { 200: '{"window_ms","since","until","usage":[…]}', 400: 'bad window' },
+  responses: {
+    200: { description: 'usage per owner_service × model_profile', schema: R.usageResponse },
+    400: 'bad window',
+  },
   async handler(c) {
     const { window = 86_400_000, owner_service } = parseQuery(c, query);
     const until = new Date(c.var.deps.clock.now());

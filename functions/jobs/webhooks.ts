@@ -3,6 +3,7 @@
 import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId } from '../../lib/http/job-response.ts';
+import * as R from '../../lib/http/responses.ts';
 import { deliveriesOfJob } from '../../lib/webhooks/deliveries.ts';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -13,7 +14,10 @@ export default defineFunction({
   path: '/api/v1/jobs/:id/webhooks',
   auth: true,
   summary: "A job's webhook deliveries and their attempts",
-  responses: { 200: '{"deliveries":[{"id","event","url","status","attempts","log":[…]}]}', 404: 'not_found' },
+  responses: {
+    200: { description: "the job's webhook deliveries and their attempts", schema: R.deliveryList },
+    404: 'not_found',
+  },
   async handler(c) {
     const id = jobId(c);
     const { db } = c.var.deps;

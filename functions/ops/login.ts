@@ -18,7 +18,10 @@ export default defineFunction({
   path: '/ops/login',
   auth: false,
   summary: 'Ops console: login form',
-  responses: { 200: 'HTML form', 303: 'already logged in (or no token configured)' },
+  responses: {
+    200: { description: 'HTML form', content: 'text/html' },
+    303: { description: 'already logged in (or no token configured)', content: 'text/html' },
+  },
   async handler(c) {
     const disabled = consoleDisabled(c);
     if (disabled) return disabled;

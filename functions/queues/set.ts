@@ -4,6 +4,7 @@
 // cleared with null; a field left out keeps its value.
 import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
+import * as R from '../../lib/http/responses.ts';
 import { parseBody, validate } from '../../lib/http/validate.ts';
 import { modelProfile } from '../../lib/jobs/schemas.ts';
 import { setQueueLimits } from '../../lib/queues/control.ts';
@@ -17,7 +18,7 @@ export default defineFunction({
   summary: 'Set or clear (null) the run-time limit and token budget of a model_profile or task_type',
   body: setQueueSchema,
   example: { limit: 2 },
-  responses: { 200: 'the queue row', 400: 'validation_error' },
+  responses: { 200: { description: 'the queue row', schema: R.queueRow }, 400: 'validation_error' },
   async handler(c) {
     const name = validate(modelProfile, decodeURIComponent(c.req.param('name') ?? ''), 'path');
     const body = await parseBody(c, setQueueSchema);

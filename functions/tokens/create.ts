@@ -3,6 +3,7 @@
 import { createTokenSchema } from '../../lib/auth/schemas.ts';
 import { createToken, tokenJson } from '../../lib/auth/tokens.ts';
 import { defineFunction } from '../../lib/http/define.ts';
+import * as R from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 
 export default defineFunction({
@@ -14,7 +15,10 @@ export default defineFunction({
   summary: 'Create a caller token bound to owner_services and scopes (admin only; shown once)',
   body: createTokenSchema,
   example: { name: 'telephony-prod', owner_services: ['telephony'], scopes: ['jobs:read', 'jobs:write'] },
-  responses: { 201: '{"token","id","name",…}', 409: 'a token with that name exists' },
+  responses: {
+    201: { description: 'the token (shown once) and its record', schema: R.createdToken },
+    409: 'a token with that name exists',
+  },
   async handler(c) {
     const body = await parseBody(c, createTokenSchema);
     const { token, row } = await createToken(c.var.deps.db, {

@@ -3,6 +3,7 @@
 import * as z from 'zod/mini';
 import { revokeToken, tokenJson } from '../../lib/auth/tokens.ts';
 import { defineFunction } from '../../lib/http/define.ts';
+import * as R from '../../lib/http/responses.ts';
 import { readJson, validate } from '../../lib/http/validate.ts';
 import { uuid } from '../../lib/jobs/schemas.ts';
 
@@ -13,7 +14,7 @@ export default defineFunction({
   auth: true,
   access: 'admin',
   summary: 'Revoke a caller token (admin only)',
-  responses: { 200: 'the revoked token', 404: 'not_found' },
+  responses: { 200: { description: 'the revoked token', schema: R.tokenRecord }, 404: 'not_found' },
   async handler(c) {
     await readJson(c, true);
     const { id } = validate(z.object({ id: uuid }), { id: c.req.param('id') }, 'path');

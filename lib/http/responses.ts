@@ -157,6 +157,8 @@ export const statsResponse = named(
     errors: z.array(z.strictObject({ category: z.string(), failed: count, retrying: count })),
     durations: z.strictObject({ sample: count, p50_ms: msOrNull, p95_ms: msOrNull, max_ms: msOrNull }),
     total_estimate: count,
+    /** Pending work no worker seen within WORKER_LIVE_WINDOW claims (issue 11). */
+    unserved: z.array(z.strictObject({ task_type: z.string(), model_profile: z.string(), pending: count })),
   }),
 );
 
@@ -216,3 +218,129 @@ export const errorSchema = named(
 export type Job = z.infer<typeof jobResponse>;
 export type LeasedJob = z.infer<typeof leasedJobResponse>;
 export type SettleItemResult = z.infer<typeof settleItemResult>;
+
+// ---- routes added by the console, scheduling and webhooks merges -------------------------
+// Their answers as documented shapes (issue 14 needed GET /api/v1/openapi.json to build
+// again: a route without a response schema made it a 500). Objects whose fields may
+// grow are loose: the top-level shape is the contract.
+
+const scope = z.enum(['model_profile', 'task_type']);
+const source = z.nullable(z.enum(['runtime', 'config']));
+
+export const queueRow = named(
+  'QueueRow',
+  'A queue control row: run-time limit, token budget and pause of one model_profile or task_type.',
+  z.looseObject({
+    scope,
+    name: z.string(),
+    max_running: z.nullable(count),
+    token_budget: z.nullable(count),
+    paused: z.boolean(),
+    drain: z.boolean(),
+    paused_reason: z.nullable(z.string()),
+    paused_by: z.nullable(z.string()),
+    paused_at: z.nullable(timestamp),
+    updated_at: timestamp,
+  }),
+);
+
+export const queueList = named(
+  'QueueList',
+  'Every group with work, a limit, a budget or a pause: state, effective limit, backlog, running, reserved tokens, unserved backlog.',
+  z.strictObject({
+    queues: z.array(
+      z.looseObject({
+        scope,
+        name: z.string(),
+        state: z.enum(['active', 'paused']),
+        paused: z.nullable(z.looseObject({ drain: z.boolean() })),
+        limit: z.nullable(count),
+        limit_source: source,
+        token_budget: z.nullable(count),
+        token_budget_source: source,
+        backlog: count,
+        ready: count,
+        running: count,
+        reserved_tokens: count,
+        unserved: count,
+      }),
+    ),
+  }),
+);
+
+export const workerList = named(
+  'WorkerList',
+  'Workers that claimed recently, what they serve, their version and whether they are live.',
+  z.strictObject({
+    workers: z.array(
+      z.looseObject({
+        worker_id: z.string(),
+        version: z.nullable(z.string()),
+        live: z.boolean(),
+        first_seen: timestamp,
+        last_seen: timestamp,
+        serves: z.array(
+          z.looseObject({ task_types: z.array(z.string()), model_profiles: z.array(z.string()) }),
+        ),
+      }),
+    ),
+  }),
+);
+
+export const tokenRecord = named(
+  'TokenRecord',
+  'A caller token as stored (never its secret).',
+  z.looseObject({ id: z.string(), name: z.string() }),
+);
+
+export const createdToken = named(
+  'CreatedToken',
+  'A new caller token: `token` is shown this once.',
+  z.looseObject({ token: z.string(), id: z.string(), name: z.string() }),
+);
+
+export const tokenList = named(
+  'TokenList',
+  'Every caller token.',
+  z.strictObject({ tokens: z.array(tokenRecord) }),
+);
+
+export const deliveryList = named(
+  'DeliveryList',
+  "A job's webhook deliveries, each with its attempts.",
+  z.strictObject({
+    deliveries: z.array(
+      z.looseObject({
+        id: z.string(),
+        event: z.enum(['completed', 'failed', 'cancelled']),
+        url: z.string(),
+        status: z.string(),
+        attempts: count,
+        log: z.array(z.looseObject({ at: z.string() })),
+      }),
+    ),
+  }),
+);
+
+export const usageResponse = named(
+  'Usage',
+  'Usage per owner_service × model_profile over the jobs finished in [since, until).',
+  z.strictObject({
+    window_ms: count,
+    since: timestamp,
+    until: timestamp,
+    usage: z.array(
+      z.looseObject({
+        owner_service: z.string(),
+        model_profile: z.string(),
+        jobs: count,
+        completed: count,
+        failed: count,
+        prompt_tokens: z.number(),
+        completion_tokens: z.number(),
+        audio_seconds: z.number(),
+        busy_seconds: z.number(),
+      }),
+    ),
+  }),
+);
