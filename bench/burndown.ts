@@ -6,6 +6,8 @@
 //   runner  our worker as shipped (startWorker from workers/main.ts: the Runner, Prometheus metrics,
 //           lease reaper) with an in-process no-op handler, LISTEN/NOTIFY on; probe server off
 //   http    our HTTP API (Node adapter, own process) driven by external claim/complete loops
+//   http-batch  the same API driven by the README's batched external-worker loop (issue 14):
+//           one POST /api/v1/jobs/claim per k jobs that also completes the previous k
 //   pg-boss / graphile-worker at their best settings (lib/peers.ts)
 //   raw     plain pg loops: CTE UPDATE … FOR UPDATE SKIP LOCKED claims + batched completes
 //   repo-loops  the raw loops' shape through our repository (claimJobs + completeMany): splits
@@ -40,7 +42,15 @@ import {
 import { type Row, row, type ScenarioResult } from './lib/report.ts';
 import { midMedian, sleep, until } from './lib/stats.ts';
 
-export const SYSTEMS = ['runner', 'http', 'pg-boss', 'graphile-worker', 'raw', 'repo-loops'] as const;
+export const SYSTEMS = [
+  'runner',
+  'http',
+  'http-batch',
+  'pg-boss',
+  'graphile-worker',
+  'raw',
+  'repo-loops',
+] as const;
 export type System = (typeof SYSTEMS)[number];
 
 /** Best settings found on this machine (see docs/BENCHMARKS.md, "settings"). */
@@ -53,6 +63,8 @@ export const RUNNER_SETTINGS = {
   instances: 1,
 };
 export const HTTP_SETTINGS = { loops: 4, claimLimit: 100, connections: 16 };
+/** The batched loop: each request completes the previous claim's jobs and claims the next. */
+export const HTTP_BATCH_SETTINGS = { loops: 4, claimLimit: 250, connections: 4 };
 export const RAW_SETTINGS = { loops: 4, claimLimit: 500 };
 /** The raw loops' shape, but through our repository functions (claimJobs + completeMany). */
 export const REPO_SETTINGS = { loops: 4, claimLimit: 500 };
@@ -250,6 +262,89 @@ export async function burnHttp(n: number, settings = HTTP_SETTINGS): Promise<Bur
   }
 }
 
+// ---- our HTTP API, the README's batched external worker loop ----------------------
+
+/**
+ * Each loop is one external worker as the README teaches it: POST /api/v1/jobs/claim with
+ * `complete: [the jobs it just finished]` and `limit: k` — one request and one transaction
+ * per k jobs. The no-op handler returns `{}`; every complete outcome must be ok.
+ */
+export async function burnHttpBatch(n: number, settings = HTTP_BATCH_SETTINGS): Promise<BurnResult> {
+  const b = await createMigrated('burn_http_batch', 4);
+  const api = await startServer('api.ts', {
+    DATABASE_URL: b.url,
+    AI_SERVICE_TOKEN: TOKEN,
+    MIGRATE_ON_START: 'false',
+  });
+  const pool = new Pool(`http://127.0.0.1:${api.port}`, { connections: settings.connections });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
+  try {
+    await enqueueOurs(b.db, n);
+    await analyze(b.url, 'ai_jobs');
+    let t0 = 0;
+    let requests = 0;
+    let completed = 0;
+    const serverErrors = new Map<string, number>();
+    // A 5xx is retried with the same body: settling is idempotent for the holder (replays
+    // answer ok) and a failed request settled nothing (one transaction).
+    const post = async (path: string, body: unknown) => {
+      for (let attempt = 0; ; attempt++) {
+        requests++;
+        const r = await pool.request({ path, method: 'POST', headers, body: JSON.stringify(body) });
+        const json = (await r.body.json()) as any;
+        if (r.statusCode === 200) return json;
+        const key = `${r.statusCode} ${json?.error?.code ?? ''}`.trim();
+        if (r.statusCode < 500 || attempt >= 5)
+          throw new Error(`${path}: ${r.statusCode} ${JSON.stringify(json)}`);
+        serverErrors.set(key, (serverErrors.get(key) ?? 0) + 1);
+        await sleep(50 * (attempt + 1));
+      }
+    };
+    type Done = { id: string; worker_id: string; lease_token: string; result: Record<string, unknown> };
+    const loop = async (w: number) => {
+      const worker_id = `bench-http-batch-${w}`;
+      let done: Done[] = [];
+      for (;;) {
+        const r = (await post('/api/v1/jobs/claim', {
+          worker_id,
+          limit: settings.claimLimit,
+          task_types: [TASK_TYPE],
+          ...(done.length > 0 && { complete: done }),
+        })) as { jobs: { id: string; lease_token: string }[]; complete?: { outcome: string }[] };
+        for (const o of r.complete ?? []) {
+          if (o.outcome !== 'ok') throw new Error(`http-batch: a complete answered ${JSON.stringify(o)}`);
+          completed++;
+        }
+        if (r.jobs.length === 0) return;
+        if (t0 === 0) t0 = performance.now();
+        // The handler: a no-op per job, its result kept for the next request.
+        done = r.jobs.map((j) => ({ id: j.id, worker_id, lease_token: j.lease_token, result: {} }));
+      }
+    };
+    const cpu = await startCpu(ADMIN_URL, b.name, api.proc.pid);
+    await Promise.all(Array.from({ length: settings.loops }, (_, w) => loop(w)));
+    const ms = performance.now() - t0;
+    const use = await cpu.stop();
+    const rows = await b.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ai_jobs WHERE status = 'completed'`,
+    );
+    if (rows.rows[0]!.n !== n || completed !== n)
+      throw new Error(`http-batch: ${rows.rows[0]!.n} of ${n} jobs completed (${completed} answered ok)`);
+    return {
+      ms,
+      note:
+        `${describeCpu(use, n)}; ${requests} HTTP requests (${(requests / n).toFixed(4)}/job: one claim+complete per ${settings.claimLimit})` +
+        (serverErrors.size > 0
+          ? `; server errors answered (then retried): ${[...serverErrors].map(([k, v]) => `${v}× ${k}`).join(', ')}`
+          : ''),
+    };
+  } finally {
+    await pool.close();
+    await api.stop();
+    await b.drop();
+  }
+}
+
 // ---- pg-boss ------------------------------------------------------------------------
 
 export async function burnPgBoss(n: number, work: object = PGBOSS_WORK): Promise<BurnResult> {
@@ -428,6 +523,7 @@ const TASK_QUEUE = TASK_TYPE;
 export const BURNERS: Record<System, (n: number) => Promise<BurnResult>> = {
   runner: (n) => burnRunner(n),
   http: (n) => burnHttp(n),
+  'http-batch': (n) => burnHttpBatch(n),
   'pg-boss': (n) => burnPgBoss(n),
   'graphile-worker': burnGraphile,
   raw: (n) => burnRaw(n),
@@ -449,6 +545,7 @@ export async function burndown(opts: {
     `Input ${INPUT_BYTES} bytes of JSON per job. Settings — runner: claimLimit (WORKER_CLAIM_LIMIT) ${RUNNER_SETTINGS.claimLimit}, ` +
       `completion batches ≤ ${RUNNER_SETTINGS.completeBatchMax} after ≤ ${RUNNER_SETTINGS.completeDelayMs} ms, pool ${RUNNER_SETTINGS.poolMax}; ` +
       `http: ${HTTP_SETTINGS.loops} loops × claim(limit ${HTTP_SETTINGS.claimLimit}) then one POST …/complete per job, undici Pool ${HTTP_SETTINGS.connections} connections; ` +
+      `http-batch: ${HTTP_BATCH_SETTINGS.loops} loops × POST /jobs/claim {limit ${HTTP_BATCH_SETTINGS.claimLimit}, complete: the previous claim's jobs}, undici Pool ${HTTP_BATCH_SETTINGS.connections} connections; ` +
       `pg-boss: ${JSON.stringify(PGBOSS_WORK)}; graphile-worker: ${JSON.stringify(GRAPHILE_RUN)}; ` +
       `raw: ${RAW_SETTINGS.loops} loops × claim ${RAW_SETTINGS.claimLimit} + one batched UPDATE per claim, prepared statements; ` +
       `repo-loops: ${REPO_SETTINGS.loops} loops × claimJobs(limit ${REPO_SETTINGS.claimLimit}) + completeMany, pool ${REPO_SETTINGS.loops}.`,
@@ -515,6 +612,13 @@ export async function burndown(opts: {
     if (httpVsRaw !== null) rows.push(row(section, 'http / raw limit', httpVsRaw * 100, '%'));
     const httpVsBoss = ratio('http', 'pg-boss');
     if (httpVsBoss !== null) rows.push(row(section, 'http / pg-boss', httpVsBoss, '×'));
+    const batchVsBoss = ratio('http-batch', 'pg-boss');
+    if (batchVsBoss !== null)
+      rows.push(
+        row(section, 'http-batch / pg-boss', batchVsBoss, '×', {
+          target: { text: '≥ 1×', ok: batchVsBoss >= 1 },
+        }),
+      );
     for (const [s, note] of lastNote) notes.push(`burn-down ${n} ${s} (last run): ${note}`);
   }
   return { rows, notes };

@@ -8,10 +8,13 @@ import jobsBatch from './jobs/batch.ts';
 import jobsCancel from './jobs/cancel.ts';
 import jobsClaim from './jobs/claim.ts';
 import jobsComplete from './jobs/complete.ts';
+import jobsCompleteMany from './jobs/complete-many.ts';
 import jobsCreate from './jobs/create.ts';
 import jobsFail from './jobs/fail.ts';
+import jobsFailMany from './jobs/fail-many.ts';
 import jobsGet from './jobs/get.ts';
 import jobsHeartbeat from './jobs/heartbeat.ts';
+import jobsHeartbeatMany from './jobs/heartbeat-many.ts';
 import jobsList from './jobs/list.ts';
 import jobsReap from './jobs/reap.ts';
 import jobsRetry from './jobs/retry.ts';
@@ -51,6 +54,9 @@ export const ROUTES: readonly FunctionDef[] = [
   jobsRetryByFilter,
   jobsCancel,
   jobsClaim,
+  jobsCompleteMany,
+  jobsFailMany,
+  jobsHeartbeatMany,
   jobsReap,
   jobsSearch,
   jobsGet,

@@ -5,7 +5,7 @@
 import * as z from 'zod/mini';
 import { ownerScope } from '../lib/auth/principal.ts';
 import { defineFunction } from '../lib/http/define.ts';
-import { usageReport } from '../lib/http/responses.ts';
+import * as R from '../lib/http/responses.ts';
 import { parseQuery } from '../lib/http/validate.ts';
 import { durationMs, ownerService } from '../lib/jobs/schemas.ts';
 import { usageByOwner } from '../lib/jobs/usage.ts';
@@ -23,7 +23,10 @@ export default defineFunction({
   access: 'jobs:read',
   summary: 'Usage per owner_service × model_profile over a window',
   query,
-  responses: { 200: { description: 'usage per owner_service × model_profile', schema: usageReport } },
+  responses: {
+    200: { description: 'usage per owner_service × model_profile', schema: R.usageResponse },
+    400: 'bad window',
+  },
   async handler(c) {
     const { window = 86_400_000, owner_service } = parseQuery(c, query);
     const until = new Date(c.var.deps.clock.now());

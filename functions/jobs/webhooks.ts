@@ -1,11 +1,10 @@
 // GET /api/v1/jobs/{id}/webhooks — the job's webhook deliveries with every attempt
 // (status, latency, the start of the receiver's answer), newest attempt last.
-
 import { assertSeesJob } from '../../lib/auth/jobs.ts';
 import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId } from '../../lib/http/job-response.ts';
-import { webhookDeliveries } from '../../lib/http/responses.ts';
+import * as R from '../../lib/http/responses.ts';
 import { deliveriesOfJob } from '../../lib/webhooks/deliveries.ts';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -18,8 +17,8 @@ export default defineFunction({
   access: 'jobs:read',
   summary: "A job's webhook deliveries and their attempts",
   responses: {
-    200: { description: 'the deliveries and their attempts', schema: webhookDeliveries },
-    404: 'not_found: no such job',
+    200: { description: "the job's webhook deliveries and their attempts", schema: R.deliveryList },
+    404: 'not_found',
   },
   async handler(c) {
     const id = jobId(c);

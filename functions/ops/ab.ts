@@ -60,7 +60,10 @@ export default defineFunction({
   auth: false,
   access: 'console',
   summary: 'Ops console: transcription A/B',
-  responses: { 200: 'HTML', 303: 'to the login page' },
+  responses: {
+    200: { description: 'HTML', content: 'text/html' },
+    303: { description: 'to the login page', content: 'text/html' },
+  },
   handler: consoleRoute(async (c, s) => {
     const { db, clock } = c.var.deps;
     const w = windowParam(c, '24h');

@@ -18,7 +18,11 @@ export default defineFunction({
   auth: false,
   access: 'console',
   summary: 'Ops console: retry/cancel by filter (preview, then confirm)',
-  responses: { 200: 'HTML', 400: 'bad filter', 403: 'CSRF token missing or wrong' },
+  responses: {
+    200: { description: 'HTML', content: 'text/html' },
+    400: 'bad filter',
+    403: 'CSRF token missing or wrong',
+  },
   handler: consoleRoute(async (c, s) => {
     const action = s.form['action'];
     const step = s.form['step'];

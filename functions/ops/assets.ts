@@ -16,7 +16,10 @@ export default defineFunction({
   auth: false,
   access: 'console',
   summary: 'Ops console stylesheet and script',
-  responses: { 200: 'text/css or text/javascript', 404: 'unknown file' },
+  responses: {
+    200: { description: 'text/css or text/javascript', content: 'text/css' },
+    404: 'unknown file',
+  },
   handler(c) {
     const disabled = consoleDisabled(c);
     if (disabled) return disabled;

@@ -13,7 +13,10 @@ export default defineFunction({
   auth: false,
   access: 'console',
   summary: 'Ops console: failure groups',
-  responses: { 200: 'HTML', 303: 'to the login page' },
+  responses: {
+    200: { description: 'HTML', content: 'text/html' },
+    303: { description: 'to the login page', content: 'text/html' },
+  },
   handler: consoleRoute(async (c, s) => {
     const w = windowParam(c, '24h');
     const since = new Date(c.var.deps.clock.now() - w.ms).toISOString();

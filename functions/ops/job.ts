@@ -13,7 +13,11 @@ export default defineFunction({
   auth: false,
   access: 'console',
   summary: 'Ops console: one job',
-  responses: { 200: 'HTML', 404: 'no such job', 303: 'to the login page' },
+  responses: {
+    200: { description: 'HTML', content: 'text/html' },
+    404: 'no such job',
+    303: { description: 'to the login page', content: 'text/html' },
+  },
   handler: consoleRoute(async (c, s) => {
     const id = jobId(c);
     const job = await getJob(c.var.deps.db, id);

@@ -33,7 +33,11 @@ export default defineFunction({
   auth: false,
   access: 'console',
   summary: 'Ops console: jobs list',
-  responses: { 200: 'HTML', 400: 'HTML with the filter error', 303: 'to the login page' },
+  responses: {
+    200: { description: 'HTML', content: 'text/html' },
+    400: 'HTML with the filter error',
+    303: { description: 'to the login page', content: 'text/html' },
+  },
   handler: consoleRoute(async (c, s) => {
     const url = new URL(c.req.url);
     // Form fields left empty are absent filters, not empty strings.

@@ -21,7 +21,11 @@ export default defineFunction({
   auth: false,
   access: 'console',
   summary: 'Ops console: log in with the service token',
-  responses: { 303: 'logged in: session cookie set', 401: 'wrong token', 403: 'missing form token' },
+  responses: {
+    303: { description: 'logged in: session cookie set', content: 'text/html' },
+    401: 'wrong token',
+    403: 'missing form token',
+  },
   async handler(c) {
     const disabled = consoleDisabled(c);
     if (disabled) return disabled;

@@ -19,7 +19,10 @@ export default defineFunction({
   auth: false,
   access: 'console',
   summary: 'Ops console: login form',
-  responses: { 200: 'HTML form', 303: 'already logged in (or no token configured)' },
+  responses: {
+    200: { description: 'HTML form', content: 'text/html' },
+    303: { description: 'already logged in (or no token configured)', content: 'text/html' },
+  },
   async handler(c) {
     const disabled = consoleDisabled(c);
     if (disabled) return disabled;

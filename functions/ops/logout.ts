@@ -10,7 +10,7 @@ export default defineFunction({
   auth: false,
   access: 'console',
   summary: 'Ops console: log out',
-  responses: { 303: 'to the login page' },
+  responses: { 303: { description: 'to the login page', content: 'text/html' } },
   handler: consoleRoute((c) => {
     const res = new Response(null, { status: 303, headers: { location: '/ops/login' } });
     res.headers.append('set-cookie', cookieHeader(SESSION_COOKIE, '', { secure: isHttps(c), maxAgeS: 0 }));

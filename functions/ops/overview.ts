@@ -15,7 +15,10 @@ export default defineFunction({
   auth: false,
   access: 'console',
   summary: 'Ops console: overview (session cookie; see docs/ops.md)',
-  responses: { 200: 'HTML', 303: 'to the login page' },
+  responses: {
+    200: { description: 'HTML', content: 'text/html' },
+    303: { description: 'to the login page', content: 'text/html' },
+  },
   handler: consoleRoute(async (c, s) => {
     const { db, config, fetch, clock, probeProviders } = c.var.deps;
     const [stats, rows, hour, day, workers, expired, providers, infra] = await Promise.all([

@@ -1,8 +1,7 @@
 // POST /api/v1/queues/resume — claims for the group start again, oldest first as before.
-
 import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
-import { queueState } from '../../lib/http/responses.ts';
+import * as R from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { resumeQueue } from '../../lib/queues/control.ts';
 import { groupOf, resumeSchema } from '../../lib/queues/schemas.ts';
@@ -17,8 +16,8 @@ export default defineFunction({
   body: resumeSchema,
   example: { model_profile: 'qwen2.5-14b' },
   responses: {
-    200: { description: 'the queue row', schema: queueState },
-    404: 'not_found: never paused or limited',
+    200: { description: 'the queue row', schema: R.queueRow },
+    404: 'not_found (never paused or limited)',
   },
   async handler(c) {
     const body = await parseBody(c, resumeSchema);

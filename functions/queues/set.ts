@@ -2,10 +2,9 @@
 // token budget for a model_profile (or, with scope "task_type", a task type). A value
 // here wins over PROFILE_LIMITS / TASK_TYPE_LIMITS / PROFILE_TOKEN_BUDGETS until it is
 // cleared with null; a field left out keeps its value.
-
 import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
-import { queueState } from '../../lib/http/responses.ts';
+import * as R from '../../lib/http/responses.ts';
 import { parseBody, validate } from '../../lib/http/validate.ts';
 import { modelProfile } from '../../lib/jobs/schemas.ts';
 import { setQueueLimits } from '../../lib/queues/control.ts';
@@ -20,7 +19,7 @@ export default defineFunction({
   summary: 'Set or clear (null) the run-time limit and token budget of a model_profile or task_type',
   body: setQueueSchema,
   example: { limit: 2 },
-  responses: { 200: { description: 'the queue row', schema: queueState } },
+  responses: { 200: { description: 'the queue row', schema: R.queueRow }, 400: 'validation_error' },
   async handler(c) {
     const name = validate(modelProfile, decodeURIComponent(c.req.param('name') ?? ''), 'path');
     const body = await parseBody(c, setQueueSchema);

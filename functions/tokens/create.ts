@@ -1,10 +1,9 @@
 // POST /api/v1/tokens — create a caller token (admin only). The token is in this answer
 // and nowhere else: only its hash is stored.
-
 import { createTokenSchema } from '../../lib/auth/schemas.ts';
 import { createToken, tokenJson } from '../../lib/auth/tokens.ts';
 import { defineFunction } from '../../lib/http/define.ts';
-import { createdCallerToken } from '../../lib/http/responses.ts';
+import * as R from '../../lib/http/responses.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 
 export default defineFunction({
@@ -17,8 +16,8 @@ export default defineFunction({
   body: createTokenSchema,
   example: { name: 'telephony-prod', owner_services: ['telephony'], scopes: ['jobs:read', 'jobs:write'] },
   responses: {
-    201: { description: 'the token, shown this once', schema: createdCallerToken },
-    409: 'invalid_state: a token with that name exists',
+    201: { description: 'the token (shown once) and its record', schema: R.createdToken },
+    409: 'a token with that name exists',
   },
   async handler(c) {
     const body = await parseBody(c, createTokenSchema);

@@ -1,10 +1,9 @@
 // POST /api/v1/tokens/{id}/revoke — a revoked token is refused at once by this process
 // and within seconds by every other (lib/auth/tokens.ts caches lookups briefly).
-
 import * as z from 'zod/mini';
 import { revokeToken, tokenJson } from '../../lib/auth/tokens.ts';
 import { defineFunction } from '../../lib/http/define.ts';
-import { callerToken } from '../../lib/http/responses.ts';
+import * as R from '../../lib/http/responses.ts';
 import { readJson, validate } from '../../lib/http/validate.ts';
 import { uuid } from '../../lib/jobs/schemas.ts';
 
@@ -15,10 +14,7 @@ export default defineFunction({
   auth: true,
   access: 'admin',
   summary: 'Revoke a caller token (admin only)',
-  responses: {
-    200: { description: 'the revoked token', schema: callerToken },
-    404: 'not_found: no such token',
-  },
+  responses: { 200: { description: 'the revoked token', schema: R.tokenRecord }, 404: 'not_found' },
   async handler(c) {
     await readJson(c, true);
     const { id } = validate(z.object({ id: uuid }), { id: c.req.param('id') }, 'path');

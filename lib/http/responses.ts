@@ -85,10 +85,38 @@ export const batchResult = named(
   }),
 );
 
+export const settleItemResult = named(
+  'SettleItemResult',
+  'The outcome of one item of a batched complete/fail/heartbeat, at its index: ok with the job (also to the holder repeating its complete or fail), or the error the single route would answer for it (lease_lost with details.status, not_found, validation_error with details.issues).',
+  z.union([
+    z.strictObject({ index: count, id: z.uuid(), outcome: z.literal('ok'), job: jobResponse }),
+    z.strictObject({
+      index: count,
+      id: z.nullable(z.string()),
+      outcome: z.enum(['lease_lost', 'not_found', 'validation_error']),
+      error: z.strictObject({
+        code: z.enum(['lease_lost', 'not_found', 'validation_error']),
+        message: z.string(),
+        details: z.unknown(),
+      }),
+    }),
+  ]),
+);
+
+export const settleResult = named(
+  'SettleResult',
+  'One outcome per submitted item, in order.',
+  z.strictObject({ results: z.array(settleItemResult) }),
+);
+
 export const claimResult = named(
   'ClaimResult',
-  'The jobs leased to the worker (possibly none).',
-  z.strictObject({ jobs: z.array(leasedJobResponse) }),
+  'The jobs leased to the worker (possibly none); with `complete`/`fail` in the request, their outcomes too, settled before the claim in the same transaction.',
+  z.strictObject({
+    jobs: z.array(leasedJobResponse),
+    complete: z.optional(z.array(settleItemResult)),
+    fail: z.optional(z.array(settleItemResult)),
+  }),
 );
 
 export const byFilterResult = named(
@@ -129,8 +157,8 @@ export const statsResponse = named(
     errors: z.array(z.strictObject({ category: z.string(), failed: count, retrying: count })),
     durations: z.strictObject({ sample: count, p50_ms: msOrNull, p95_ms: msOrNull, max_ms: msOrNull }),
     total_estimate: count,
-    /** Pending work that no live worker serves (issue 11). */
-    unserved: z.array(z.looseObject({ task_type: z.string(), model_profile: z.string() })),
+    /** Pending work no worker seen within WORKER_LIVE_WINDOW claims (issue 11). */
+    unserved: z.array(z.strictObject({ task_type: z.string(), model_profile: z.string(), pending: count })),
   }),
 );
 
@@ -189,82 +217,130 @@ export const errorSchema = named(
 
 export type Job = z.infer<typeof jobResponse>;
 export type LeasedJob = z.infer<typeof leasedJobResponse>;
+export type SettleItemResult = z.infer<typeof settleItemResult>;
 
-// ---- round two: webhooks, caller tokens, queue control, workers, usage -------------
+// ---- routes added by the console, scheduling and webhooks merges -------------------------
+// Their answers as documented shapes (issue 14 needed GET /api/v1/openapi.json to build
+// again: a route without a response schema made it a 500). Objects whose fields may
+// grow are loose: the top-level shape is the contract.
 
-const deliveryAttempt = z.strictObject({
-  at: timestamp,
-  status: z.nullable(z.int()),
-  latency_ms: count,
-  error: z.nullable(z.string()),
-  response: z.nullable(z.string()),
-});
-export const webhookDeliveries = named(
-  'WebhookDeliveries',
-  "A job's webhook deliveries (docs/callers.md), each with every attempt, newest last.",
+const scope = z.enum(['model_profile', 'task_type']);
+const source = z.nullable(z.enum(['runtime', 'config']));
+
+export const queueRow = named(
+  'QueueRow',
+  'A queue control row: run-time limit, token budget and pause of one model_profile or task_type.',
+  z.looseObject({
+    scope,
+    name: z.string(),
+    max_running: z.nullable(count),
+    token_budget: z.nullable(count),
+    paused: z.boolean(),
+    drain: z.boolean(),
+    paused_reason: z.nullable(z.string()),
+    paused_by: z.nullable(z.string()),
+    paused_at: z.nullable(timestamp),
+    updated_at: timestamp,
+  }),
+);
+
+export const queueList = named(
+  'QueueList',
+  'Every group with work, a limit, a budget or a pause: state, effective limit, backlog, running, reserved tokens, unserved backlog.',
   z.strictObject({
-    deliveries: z.array(
-      z.strictObject({
-        id: z.uuid(),
-        event: z.enum(['completed', 'failed', 'cancelled']),
-        url: z.string(),
-        status: z.enum(['pending', 'delivered', 'failed']),
-        attempts: count,
-        next_attempt_at: z.nullable(timestamp),
-        created_at: timestamp,
-        finished_at: z.nullable(timestamp),
-        log: z.array(deliveryAttempt),
+    queues: z.array(
+      z.looseObject({
+        scope,
+        name: z.string(),
+        state: z.enum(['active', 'paused']),
+        paused: z.nullable(z.looseObject({ drain: z.boolean() })),
+        limit: z.nullable(count),
+        limit_source: source,
+        token_budget: z.nullable(count),
+        token_budget_source: source,
+        backlog: count,
+        ready: count,
+        running: count,
+        reserved_tokens: count,
+        unserved: count,
       }),
     ),
   }),
 );
 
-const tokenFields = {
-  id: z.uuid(),
-  name: z.string(),
-  owner_services: z.array(z.string()),
-  scopes: z.array(z.enum(['jobs:read', 'jobs:write', 'jobs:admin', 'worker'])),
-  task_types: z.nullable(z.array(z.string())),
-  model_profiles: z.nullable(z.array(z.string())),
-  created_at: timestamp,
-  revoked_at: z.nullable(timestamp),
-};
-export const callerToken = named(
-  'CallerToken',
-  'A caller token as the admin sees it: never the token or its hash.',
-  z.strictObject(tokenFields),
-);
-export const createdCallerToken = named(
-  'CreatedCallerToken',
-  'A new caller token: `token` is shown here once and never again (only its hash is stored).',
-  z.strictObject({ ...tokenFields, token: z.string() }),
-);
-export const callerTokens = named(
-  'CallerTokens',
-  'Every caller token, revoked ones included.',
-  z.strictObject({ tokens: z.array(callerToken) }),
+export const workerList = named(
+  'WorkerList',
+  'Workers that claimed recently, what they serve, their version and whether they are live.',
+  z.strictObject({
+    workers: z.array(
+      z.looseObject({
+        worker_id: z.string(),
+        version: z.nullable(z.string()),
+        live: z.boolean(),
+        first_seen: timestamp,
+        last_seen: timestamp,
+        serves: z.array(
+          z.looseObject({ task_types: z.array(z.string()), model_profiles: z.array(z.string()) }),
+        ),
+      }),
+    ),
+  }),
 );
 
-export const queueState = named(
-  'Queue',
-  'A queue-control group (a model_profile or task_type): pause state, limits, backlog and what runs.',
-  z.looseObject({ scope: z.enum(['model_profile', 'task_type']), name: z.string() }),
+export const tokenRecord = named(
+  'TokenRecord',
+  'A caller token as stored (never its secret).',
+  z.looseObject({ id: z.string(), name: z.string() }),
 );
-export const queueList = named(
-  'Queues',
-  'Every group with work, a limit or a pause.',
-  z.looseObject({ queues: z.array(queueState) }),
+
+export const createdToken = named(
+  'CreatedToken',
+  'A new caller token: `token` is shown this once.',
+  z.looseObject({ token: z.string(), id: z.string(), name: z.string() }),
 );
-export const workerList = named(
-  'Workers',
-  'Workers seen claiming within WORKER_LIVE_WINDOW: id, what they serve, version, last seen.',
-  z.looseObject({ workers: z.array(z.looseObject({ worker_id: z.string() })) }),
+
+export const tokenList = named(
+  'TokenList',
+  'Every caller token.',
+  z.strictObject({ tokens: z.array(tokenRecord) }),
 );
-export const usageReport = named(
+
+export const deliveryList = named(
+  'DeliveryList',
+  "A job's webhook deliveries, each with its attempts.",
+  z.strictObject({
+    deliveries: z.array(
+      z.looseObject({
+        id: z.string(),
+        event: z.enum(['completed', 'failed', 'cancelled']),
+        url: z.string(),
+        status: z.string(),
+        attempts: count,
+        log: z.array(z.looseObject({ at: z.string() })),
+      }),
+    ),
+  }),
+);
+
+export const usageResponse = named(
   'Usage',
-  'Tokens, audio seconds and busy seconds per owner_service × model_profile over a window.',
-  z.looseObject({
+  'Usage per owner_service × model_profile over the jobs finished in [since, until).',
+  z.strictObject({
     window_ms: count,
-    usage: z.array(z.looseObject({ owner_service: z.string(), model_profile: z.string() })),
+    since: timestamp,
+    until: timestamp,
+    usage: z.array(
+      z.looseObject({
+        owner_service: z.string(),
+        model_profile: z.string(),
+        jobs: count,
+        completed: count,
+        failed: count,
+        prompt_tokens: z.number(),
+        completion_tokens: z.number(),
+        audio_seconds: z.number(),
+        busy_seconds: z.number(),
+      }),
+    ),
   }),
 );

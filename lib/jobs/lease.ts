@@ -16,7 +16,8 @@ export interface LeaseRef {
   leaseToken: string;
 }
 
-const holds = (row: JobRow, ref: LeaseRef) =>
+/** Does `row` still carry this holder's lease token and worker id? */
+export const holds = (row: JobRow, ref: LeaseRef) =>
   row.lease_token === ref.leaseToken && row.worker_id === ref.workerId;
 
 // Rows returned for a replay rather than written now: the answer is the same, but a
@@ -212,7 +213,12 @@ export async function failJob(db: Queryable, ref: LeaseRef, req: FailRequest): P
  * after any of those the old holder is refused. The one look-alike — the reaper ended
  * the attempt as `timeout` and the holder now reports `timeout` — is the same outcome.
  */
-function isFailReplay(row: JobRow, ref: LeaseRef, category: FailureCategory, retryable: boolean): boolean {
+export function isFailReplay(
+  row: JobRow,
+  ref: LeaseRef,
+  category: FailureCategory,
+  retryable: boolean,
+): boolean {
   const outcomes: readonly JobStatus[] = retryable ? TRANSITIONS.fail.to : ['failed'];
   return holds(row, ref) && row.error_category === category && outcomes.includes(row.status);
 }

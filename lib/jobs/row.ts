@@ -42,8 +42,23 @@ type Iso<T> = {
 };
 export type JobJson = Omit<Iso<JobRow>, 'lease_token'> & { lease_token?: string };
 
-const iso = (d: Date | string | null): string | null =>
-  d === null ? null : typeof d === 'string' ? new Date(d).toISOString() : d.toISOString();
+// Formatting a Date costs microseconds, and the timestamps of one answer mostly repeat: a
+// statement's now() is the same for every row it writes (a claim's started_at and
+// updated_at, a batch's created_at). Recently formatted instants are remembered; the
+// cache is dropped whole when it grows, so it stays small and never holds much.
+const formatted = new Map<number, string>();
+const iso = (d: Date | string | null): string | null => {
+  if (d === null) return null;
+  if (typeof d === 'string') return new Date(d).toISOString();
+  const ms = d.getTime();
+  let s = formatted.get(ms);
+  if (s === undefined) {
+    s = d.toISOString(); // throws on an invalid Date, as before (NaN is never cached)
+    if (formatted.size >= 512) formatted.clear();
+    formatted.set(ms, s);
+  }
+  return s;
+};
 
 export function toJobJson(row: JobRow, opts: { withLease?: boolean } = {}): JobJson {
   const { lease_token, ...rest } = row;

@@ -255,3 +255,27 @@ export const failSchema = z.strictObject({
   /** Partial output worth keeping (e.g. transcription attempts when every provider failed). */
   result: z.optional(jsonObject(MAX_RESULT_BYTES)),
 });
+
+// ---- many leases at once (issue 14) -------------------------------------------------
+// A batch body is `{"jobs": [...]}`; each item is the single route's body plus the job's
+// `id`, checked one by one so an invalid item is that item's outcome, not the batch's.
+
+export const completeItemSchema = z.strictObject({ id: uuid, ...completeSchema.shape });
+export const failItemSchema = z.strictObject({ id: uuid, ...failSchema.shape });
+export const heartbeatItemSchema = z.strictObject({ id: uuid, ...heartbeatSchema.shape });
+
+const rawItems = (min: number) =>
+  z
+    .array(z.unknown())
+    .check(
+      z.minLength(min, 'must hold at least one item'),
+      z.maxLength(MAX_BATCH_ITEMS, `must hold at most ${MAX_BATCH_ITEMS} items`),
+    );
+export const leaseBatchSchema = z.strictObject({ jobs: rawItems(1) });
+
+/** Claim, settling first: `complete` and `fail` items are settled in the claim's transaction. */
+export const claimSettleSchema = z.strictObject({
+  ...claimSchema.shape,
+  complete: z.optional(rawItems(0)),
+  fail: z.optional(rawItems(0)),
+});

@@ -91,6 +91,30 @@ const RULES: Record<
     worker,
   ],
   'jobs-fail': [() => ({ ...lease('fail'), body: { ...lease('fail').body, category: 'internal' } }), worker],
+  'jobs-complete-many': [
+    () => ({
+      method: 'POST',
+      path: '/api/v1/jobs/complete',
+      body: { jobs: [{ ...lease('complete').body, id: jobId, result: {} }] },
+    }),
+    worker,
+  ],
+  'jobs-fail-many': [
+    () => ({
+      method: 'POST',
+      path: '/api/v1/jobs/fail',
+      body: { jobs: [{ ...lease('fail').body, id: jobId, category: 'internal' }] },
+    }),
+    worker,
+  ],
+  'jobs-heartbeat-many': [
+    () => ({
+      method: 'POST',
+      path: '/api/v1/jobs/heartbeat',
+      body: { jobs: [{ ...lease('heartbeat').body, id: jobId }] },
+    }),
+    worker,
+  ],
   'jobs-reap': [() => ({ method: 'POST', path: '/api/v1/jobs/reap', body: {} }), worker],
   'queues-pause': [
     () => ({ method: 'POST', path: '/api/v1/queues/pause', body: { model_profile: 'x', reason: 'r' } }),

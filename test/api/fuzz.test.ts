@@ -2,6 +2,7 @@
 // error envelope on 4xx, and a rejected request leaves the database exactly as it was.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { settleResult } from '../../lib/http/responses.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 
 let api: TestApi;
@@ -35,6 +36,9 @@ const PATHS = [
   '/api/v1/jobs/retry',
   '/api/v1/jobs/cancel',
   '/api/v1/jobs/claim',
+  '/api/v1/jobs/complete',
+  '/api/v1/jobs/fail',
+  '/api/v1/jobs/heartbeat',
   '/api/v1/jobs/reap',
   '/api/v1/stats',
   '/api/v1/providers/status',
@@ -98,6 +102,9 @@ const FIELDS = [
   'jobs',
   'cursor',
   'error_category',
+  'id',
+  'complete',
+  'fail',
 ];
 // Valid bodies with one or two fields swapped for hostile values reach past the first
 // validation error into the deeper checks and the SQL.
@@ -234,6 +241,57 @@ describe('fuzz', () => {
         else await res.arrayBuffer();
       }),
       { numRuns: 2000 },
+    );
+  }, 240_000);
+  it('batch lease routes: hostile items are per-item outcomes, a stale lease never writes', async () => {
+    // Running jobs (claimed in beforeAll) addressed with leases they do not hold: whatever
+    // the items carry, nothing may change, and every 200 holds one outcome per item.
+    const running = (
+      await api.t.db.query<{ id: string }>(`SELECT id FROM ai_jobs WHERE status = 'running' ORDER BY id`)
+    ).rows.map((r) => r.id);
+    expect(running.length).toBeGreaterThan(0);
+    const lease = { worker_id: 'w', lease_token: crypto.randomUUID() };
+    const items: [string, Record<string, unknown>][] = [
+      ['/api/v1/jobs/complete', { ...lease, result: { ok: 1 } }],
+      ['/api/v1/jobs/fail', { ...lease, category: 'timeout', message: 'm', retry_after: 1 }],
+      ['/api/v1/jobs/heartbeat', { ...lease, lease_timeout: '1m' }],
+      ['/api/v1/jobs/claim#complete', { ...lease, result: { ok: 1 } }],
+      ['/api/v1/jobs/claim#fail', { ...lease, category: 'timeout' }],
+    ];
+    const hostile = fc.oneof(hostileString, value, fc.array(hostileString, { maxLength: 3 }));
+    const item = fc
+      .tuple(fc.constantFrom(...running, crypto.randomUUID()), fc.nat(), hostile, fc.boolean())
+      .map(([id, k, v, mutate]) => ({ id, k, v, mutate }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...items),
+        fc.array(item, { minLength: 1, maxLength: 4 }),
+        async ([route, tpl], xs) => {
+          const jobs = xs.map(({ id, k, v, mutate }) => {
+            const o: Record<string, unknown> = { id, ...tpl };
+            if (mutate) {
+              const keys = Object.keys(o);
+              o[keys[k % keys.length]!] = v;
+            }
+            return o;
+          });
+          const [path, field] = route.split('#') as [string, string | undefined];
+          // The claim asks for a task type nobody enqueued: it settles, claims nothing.
+          const body = field ? { worker_id: 'w', task_types: ['none'], [field]: jobs } : { jobs };
+          const before = await snapshot();
+          const res = await api.call('POST', path, JSON.stringify(body));
+          expect(res.status, `POST ${path} ${JSON.stringify(body)}`).toBeLessThan(500);
+          const j = await res.json();
+          if (res.status >= 400) expect(typeof j.error?.code).toBe('string');
+          else {
+            const results = field ? j[field] : settleResult.parse(j).results;
+            expect(results).toHaveLength(jobs.length);
+            for (const r of results) expect(r.outcome).not.toBe('ok');
+          }
+          expect(await snapshot(), `POST ${path} ${JSON.stringify(body)}`).toBe(before);
+        },
+      ),
+      { numRuns: 500 },
     );
   }, 240_000);
 });

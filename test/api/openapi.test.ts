@@ -60,6 +60,9 @@ describe('the document', () => {
       for (const [status, r] of Object.entries<any>(op.responses)) {
         const [type, media] = Object.entries<any>(r.content)[0]!;
         if (f.name === 'docs' && status === '200') expect(type).toBe('text/html');
+        // The console's pages and assets (functions/ops/) answer HTML, CSS or JS, not JSON.
+        else if (f.path === '/ops' || f.path.startsWith('/ops/'))
+          expect(type).toMatch(/^text\/|^application\/json$/);
         else expect(media.schema.$ref, `${f.name} ${status}`).toMatch(/^#\/components\/schemas\/\w+$/);
       }
     }
@@ -139,6 +142,28 @@ describe('real answers match the documented schemas', () => {
     );
     ok(R.reapSummary, (await api.json('POST', '/api/v1/jobs/reap', undefined, AUTH)).body, 'reap');
     ok(R.statsResponse, (await api.json('GET', '/api/v1/stats', undefined, AUTH)).body, 'stats');
+    ok(R.queueList, (await api.json('GET', '/api/v1/queues', undefined, AUTH)).body, 'queues');
+    ok(R.workerList, (await api.json('GET', '/api/v1/workers', undefined, AUTH)).body, 'workers');
+    ok(R.usageResponse, (await api.json('GET', '/api/v1/usage', undefined, AUTH)).body, 'usage');
+    ok(
+      R.queueRow,
+      (await api.json('POST', '/api/v1/queues/pause', { model_profile: 'paused-m' }, AUTH)).body,
+      'pause',
+    );
+    const stale = { worker_id: 'w', lease_token: crypto.randomUUID() };
+    for (const [path, item] of [
+      ['/api/v1/jobs/complete', { id: a.id, ...stale, result: {} }],
+      ['/api/v1/jobs/fail', { id: a.id, ...stale, category: 'timeout' }],
+      ['/api/v1/jobs/heartbeat', { id: a.id, ...stale }],
+    ] as const) {
+      const r = ok(R.settleResult, (await api.json('POST', path, { jobs: [item] }, AUTH)).body, path);
+      expect(r.results[0]!.outcome).toBe('lease_lost');
+    }
+    ok(
+      R.claimResult,
+      (await api.json('POST', '/api/v1/jobs/claim', { worker_id: 'w', complete: [] }, AUTH)).body,
+      'claim with complete',
+    );
     ok(
       R.providersStatus,
       (await api.json('GET', '/api/v1/providers/status', undefined, AUTH)).body,
