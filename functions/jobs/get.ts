@@ -32,15 +32,15 @@ export default defineFunction({
     // The common case — no wait, or the job already finished — is one read, coalesced with
     // concurrent GETs into one statement (lib/jobs/get-coalesced.ts).
     const first = await getJobCoalesced(db, id);
-    if (!first) throw new AppError('not_found', `job ${id} not found`);
+    // Another caller's job does not exist for this token.
+    if (!first || !seesOwner(c.var.principal, first.owner_service))
+      throw new AppError('not_found', `job ${id} not found`);
     if (wait === 0 || isTerminal(first.status)) return c.json(jobJson(first));
     // Only a long-poll needs the client's abort signal (reading c.req.raw costs a full
     // Request object on the Node adapter).
     const signal = stopping ? AbortSignal.any([c.req.raw.signal, stopping]) : c.req.raw.signal;
     const job = await waitForTerminal(c.var.deps, id, wait, signal);
-    // Another caller's job does not exist for this token.
-    if (!job || !seesOwner(c.var.principal, job.owner_service))
-      throw new AppError('not_found', `job ${id} not found`);
+    if (!job) throw new AppError('not_found', `job ${id} not found`);
     return c.json(jobJson(job));
   },
 });

@@ -47,6 +47,8 @@ const jobFields = {
   token_cost: z.nullable(count),
   tokens_used: z.nullable(count),
   /** Where the job's ending is POSTed (docs/callers.md), and for which endings (null: all). */
+  /** Set only on the service's own comparison jobs (a transcript's deferred A/B providers). */
+  parent_id: z.nullable(z.uuid()),
   webhook_url: z.nullable(z.string()),
   webhook_events: z.nullable(z.array(z.enum(['completed', 'failed', 'cancelled']))),
 };

@@ -33,8 +33,20 @@ export interface paths {
     post: operations["jobs-cancel"];
   };
   "/api/v1/jobs/claim": {
-    /** Claim pending jobs for a worker; each comes with its lease_token */
+    /** Claim pending jobs for a worker (each with its lease_token), optionally completing/failing others first in the same transaction */
     post: operations["jobs-claim"];
+  };
+  "/api/v1/jobs/complete": {
+    /** Store many successful results (lease holder only), one outcome per item */
+    post: operations["jobs-complete-many"];
+  };
+  "/api/v1/jobs/fail": {
+    /** Report many failures (lease holder only), one outcome per item */
+    post: operations["jobs-fail-many"];
+  };
+  "/api/v1/jobs/heartbeat": {
+    /** Extend many leases (lease holder only), one outcome per item */
+    post: operations["jobs-heartbeat-many"];
   };
   "/api/v1/jobs/reap": {
     /** Reap expired leases and prune finished jobs older than JOB_RETENTION */
@@ -163,6 +175,7 @@ export interface components {
       lease_ms: number | null;
       token_cost: number | null;
       tokens_used: number | null;
+      parent_id: string | null;
       webhook_url: string | null;
       webhook_events: (("completed" | "failed" | "cancelled")[]) | null;
     };
@@ -201,6 +214,7 @@ export interface components {
       lease_ms: number | null;
       token_cost: number | null;
       tokens_used: number | null;
+      parent_id: string | null;
       webhook_url: string | null;
       webhook_events: (("completed" | "failed" | "cancelled")[]) | null;
       warning?: string;
@@ -240,6 +254,7 @@ export interface components {
       lease_ms: number | null;
       token_cost: number | null;
       tokens_used: number | null;
+      parent_id: string | null;
       webhook_url: string | null;
       webhook_events: (("completed" | "failed" | "cancelled")[]) | null;
       /** Format: uuid */
@@ -257,8 +272,32 @@ export interface components {
           job: components["schemas"]["Job"];
         })[];
     };
+    SettleItemResult: {
+      index: number;
+      /** Format: uuid */
+      id: string;
+      /** @constant */
+      outcome: "ok";
+      job: components["schemas"]["Job"];
+    } | ({
+      index: number;
+      id: string | null;
+      /** @enum {string} */
+      outcome: "lease_lost" | "not_found" | "validation_error";
+      error: {
+        /** @enum {string} */
+        code: "lease_lost" | "not_found" | "validation_error";
+        message: string;
+        details: unknown;
+      };
+    });
+    SettleResult: {
+      results: components["schemas"]["SettleItemResult"][];
+    };
     ClaimResult: {
       jobs: components["schemas"]["LeasedJob"][];
+      complete?: components["schemas"]["SettleItemResult"][];
+      fail?: components["schemas"]["SettleItemResult"][];
     };
     ByFilterResult: {
       count: number;
@@ -313,7 +352,7 @@ export interface components {
       unserved: {
           task_type: string;
           model_profile: string;
-          [key: string]: unknown;
+          pending: number;
         }[];
     };
     ProvidersStatus: {
@@ -356,83 +395,108 @@ export interface components {
         details: unknown;
       };
     };
-    WebhookDeliveries: {
+    QueueRow: {
+      /** @enum {string} */
+      scope: "model_profile" | "task_type";
+      name: string;
+      max_running: number | null;
+      token_budget: number | null;
+      paused: boolean;
+      drain: boolean;
+      paused_reason: string | null;
+      paused_by: string | null;
+      paused_at: string | null;
+      /** Format: date-time */
+      updated_at: string;
+      [key: string]: unknown;
+    };
+    QueueList: {
+      queues: ({
+          /** @enum {string} */
+          scope: "model_profile" | "task_type";
+          name: string;
+          /** @enum {string} */
+          state: "active" | "paused";
+          paused: {
+            drain: boolean;
+            [key: string]: unknown;
+          } | null;
+          limit: number | null;
+          limit_source: ("runtime" | "config") | null;
+          token_budget: number | null;
+          token_budget_source: ("runtime" | "config") | null;
+          backlog: number;
+          ready: number;
+          running: number;
+          reserved_tokens: number;
+          unserved: number;
+          [key: string]: unknown;
+        })[];
+    };
+    WorkerList: {
+      workers: ({
+          worker_id: string;
+          version: string | null;
+          live: boolean;
+          /** Format: date-time */
+          first_seen: string;
+          /** Format: date-time */
+          last_seen: string;
+          serves: {
+              task_types: string[];
+              model_profiles: string[];
+              [key: string]: unknown;
+            }[];
+          [key: string]: unknown;
+        })[];
+    };
+    TokenRecord: {
+      id: string;
+      name: string;
+      [key: string]: unknown;
+    };
+    CreatedToken: {
+      token: string;
+      id: string;
+      name: string;
+      [key: string]: unknown;
+    };
+    TokenList: {
+      tokens: components["schemas"]["TokenRecord"][];
+    };
+    DeliveryList: {
       deliveries: ({
-          /** Format: uuid */
           id: string;
           /** @enum {string} */
           event: "completed" | "failed" | "cancelled";
           url: string;
-          /** @enum {string} */
-          status: "pending" | "delivered" | "failed";
+          status: string;
           attempts: number;
-          next_attempt_at: string | null;
-          /** Format: date-time */
-          created_at: string;
-          finished_at: string | null;
-          log: ({
-              /** Format: date-time */
+          log: {
               at: string;
-              status: number | null;
-              latency_ms: number;
-              error: string | null;
-              response: string | null;
-            })[];
-        })[];
-    };
-    CallerToken: {
-      /** Format: uuid */
-      id: string;
-      name: string;
-      owner_services: string[];
-      scopes: ("jobs:read" | "jobs:write" | "jobs:admin" | "worker")[];
-      task_types: string[] | null;
-      model_profiles: string[] | null;
-      /** Format: date-time */
-      created_at: string;
-      revoked_at: string | null;
-    };
-    CreatedCallerToken: {
-      /** Format: uuid */
-      id: string;
-      name: string;
-      owner_services: string[];
-      scopes: ("jobs:read" | "jobs:write" | "jobs:admin" | "worker")[];
-      task_types: string[] | null;
-      model_profiles: string[] | null;
-      /** Format: date-time */
-      created_at: string;
-      revoked_at: string | null;
-      token: string;
-    };
-    CallerTokens: {
-      tokens: components["schemas"]["CallerToken"][];
-    };
-    Queue: {
-      /** @enum {string} */
-      scope: "model_profile" | "task_type";
-      name: string;
-      [key: string]: unknown;
-    };
-    Queues: {
-      queues: components["schemas"]["Queue"][];
-      [key: string]: unknown;
-    };
-    Workers: {
-      workers: {
-          worker_id: string;
+              [key: string]: unknown;
+            }[];
           [key: string]: unknown;
-        }[];
-      [key: string]: unknown;
+        })[];
     };
     Usage: {
       window_ms: number;
+      /** Format: date-time */
+      since: string;
+      /** Format: date-time */
+      until: string;
       usage: {
           owner_service: string;
           model_profile: string;
+          jobs: number;
+          completed: number;
+          failed: number;
+          prompt_tokens: number;
+          completion_tokens: number;
+          audio_seconds: number;
+          busy_seconds: number;
           [key: string]: unknown;
         }[];
-      [key: string]: unknown;
     };
   };
   responses: never;
@@ -881,7 +945,7 @@ export interface operations {
       };
     };
   };
-  /** Claim pending jobs for a worker; each comes with its lease_token */
+  /** Claim pending jobs for a worker (each with its lease_token), optionally completing/failing others first in the same transaction */
   "jobs-claim": {
     requestBody: {
       content: {
@@ -902,17 +966,226 @@ export interface operations {
           model_profiles?: string[];
           lease_timeout?: string | number;
           worker_version?: string;
+          complete?: unknown[];
+          fail?: unknown[];
         };
       };
     };
     responses: {
-      /** @description the claimed jobs with their lease tokens (possibly none) */
+      /** @description the claimed jobs with their lease tokens (possibly none); with complete/fail, one outcome per item of each, in order */
       200: {
         content: {
           "application/json": components["schemas"]["ClaimResult"];
         };
       };
       /** @description validation_error or invalid_json: the body, query or path is not valid */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description unauthorized: missing or invalid bearer token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description payload_too_large: the body exceeds MAX_BODY_BYTES */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description unavailable: the database is unreachable or busy; retry later */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description internal: unexpected error */
+      default: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Store many successful results (lease holder only), one outcome per item */
+  "jobs-complete-many": {
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *   "jobs": [
+         *     {
+         *       "id": "0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f01",
+         *       "worker_id": "gpu-worker-1",
+         *       "lease_token": "0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f80",
+         *       "result": {
+         *         "content": "{\"label\":\"complaint\"}"
+         *       }
+         *     }
+         *   ]
+         * }
+         */
+        "application/json": {
+          jobs: {
+              id: string;
+              worker_id: string;
+              lease_token: string;
+              result: {
+                [key: string]: unknown;
+              };
+            }[];
+        };
+      };
+    };
+    responses: {
+      /** @description one outcome per item, in order: ok with the job, or its error */
+      200: {
+        content: {
+          "application/json": components["schemas"]["SettleResult"];
+        };
+      };
+      /** @description validation_error: the body is not {"jobs": [1..1000 items]} (an invalid item is its own outcome) */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description unauthorized: missing or invalid bearer token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description payload_too_large: the body exceeds MAX_BODY_BYTES */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description unavailable: the database is unreachable or busy; retry later */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description internal: unexpected error */
+      default: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Report many failures (lease holder only), one outcome per item */
+  "jobs-fail-many": {
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *   "jobs": [
+         *     {
+         *       "id": "0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f01",
+         *       "worker_id": "gpu-worker-1",
+         *       "lease_token": "0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f80",
+         *       "category": "rate_limited",
+         *       "message": "provider answered 429",
+         *       "retry_after": 30
+         *     }
+         *   ]
+         * }
+         */
+        "application/json": {
+          jobs: ({
+              id: string;
+              worker_id: string;
+              lease_token: string;
+              /** @enum {string} */
+              category: "timeout" | "rate_limited" | "provider_unavailable" | "provider_error" | "invalid_output" | "internal" | "invalid_input" | "context_length_exceeded" | "unsupported" | "auth_error" | "quota_exceeded" | "model_not_found" | "cancelled";
+              message?: string;
+              retry_after?: string | number;
+              result?: {
+                [key: string]: unknown;
+              };
+            })[];
+        };
+      };
+    };
+    responses: {
+      /** @description one outcome per item, in order: ok with the job, or its error */
+      200: {
+        content: {
+          "application/json": components["schemas"]["SettleResult"];
+        };
+      };
+      /** @description validation_error: the body is not {"jobs": [1..1000 items]} (an invalid item is its own outcome) */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description unauthorized: missing or invalid bearer token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description payload_too_large: the body exceeds MAX_BODY_BYTES */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description unavailable: the database is unreachable or busy; retry later */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description internal: unexpected error */
+      default: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Extend many leases (lease holder only), one outcome per item */
+  "jobs-heartbeat-many": {
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *   "jobs": [
+         *     {
+         *       "id": "0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f01",
+         *       "worker_id": "gpu-worker-1",
+         *       "lease_token": "0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f80",
+         *       "lease_timeout": "15m"
+         *     }
+         *   ]
+         * }
+         */
+        "application/json": {
+          jobs: ({
+              id: string;
+              worker_id: string;
+              lease_token: string;
+              lease_timeout?: string | number;
+            })[];
+        };
+      };
+    };
+    responses: {
+      /** @description one outcome per item, in order: ok with the job, or its error */
+      200: {
+        content: {
+          "application/json": components["schemas"]["SettleResult"];
+        };
+      };
+      /** @description validation_error: the body is not {"jobs": [1..1000 items]} (an invalid item is its own outcome) */
       400: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -1421,10 +1694,10 @@ export interface operations {
       };
     };
     responses: {
-      /** @description the deliveries and their attempts */
+      /** @description the job's webhook deliveries and their attempts */
       200: {
         content: {
-          "application/json": components["schemas"]["WebhookDeliveries"];
+          "application/json": components["schemas"]["DeliveryList"];
         };
       };
       /** @description validation_error or invalid_json: the body, query or path is not valid */
@@ -1439,7 +1712,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description not_found: no such job */
+      /** @description not_found: not_found */
       404: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -1573,7 +1846,7 @@ export interface operations {
           "application/json": components["schemas"]["Usage"];
         };
       };
-      /** @description validation_error or invalid_json: the body, query or path is not valid */
+      /** @description validation_error, invalid_json, bad_request: bad window */
       400: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -1602,10 +1875,10 @@ export interface operations {
   /** Queue state per model_profile and task_type: pause, limits, backlog, running, unserved */
   "queues-list": {
     responses: {
-      /** @description every queue-control group */
+      /** @description every group with work, a limit, a budget or a pause */
       200: {
         content: {
-          "application/json": components["schemas"]["Queues"];
+          "application/json": components["schemas"]["QueueList"];
         };
       };
       /** @description unauthorized: missing or invalid bearer token */
@@ -1653,7 +1926,7 @@ export interface operations {
       /** @description the queue row */
       200: {
         content: {
-          "application/json": components["schemas"]["Queue"];
+          "application/json": components["schemas"]["QueueRow"];
         };
       };
       /** @description validation_error or invalid_json: the body, query or path is not valid */
@@ -1707,7 +1980,7 @@ export interface operations {
       /** @description the queue row */
       200: {
         content: {
-          "application/json": components["schemas"]["Queue"];
+          "application/json": components["schemas"]["QueueRow"];
         };
       };
       /** @description validation_error or invalid_json: the body, query or path is not valid */
@@ -1722,7 +1995,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description not_found: never paused or limited */
+      /** @description not_found: not_found (never paused or limited) */
       404: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -1774,10 +2047,10 @@ export interface operations {
       /** @description the queue row */
       200: {
         content: {
-          "application/json": components["schemas"]["Queue"];
+          "application/json": components["schemas"]["QueueRow"];
         };
       };
-      /** @description validation_error or invalid_json: the body, query or path is not valid */
+      /** @description validation_error, invalid_json, bad_request: validation_error */
       400: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -1806,10 +2079,10 @@ export interface operations {
   /** Workers that claimed recently, with what they serve and whether they are live */
   "workers-list": {
     responses: {
-      /** @description live workers */
+      /** @description workers seen within the live window */
       200: {
         content: {
-          "application/json": components["schemas"]["Workers"];
+          "application/json": components["schemas"]["WorkerList"];
         };
       };
       /** @description unauthorized: missing or invalid bearer token */
@@ -1835,10 +2108,10 @@ export interface operations {
   /** List caller tokens (admin only; tokens themselves are never shown again) */
   "tokens-list": {
     responses: {
-      /** @description every caller token */
+      /** @description every caller token (never the secret) */
       200: {
         content: {
-          "application/json": components["schemas"]["CallerTokens"];
+          "application/json": components["schemas"]["TokenList"];
         };
       };
       /** @description unauthorized: missing or invalid bearer token */
@@ -1887,10 +2160,10 @@ export interface operations {
       };
     };
     responses: {
-      /** @description the token, shown this once */
+      /** @description the token (shown once) and its record */
       201: {
         content: {
-          "application/json": components["schemas"]["CreatedCallerToken"];
+          "application/json": components["schemas"]["CreatedToken"];
         };
       };
       /** @description validation_error or invalid_json: the body, query or path is not valid */
@@ -1905,7 +2178,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description invalid_state: a token with that name exists */
+      /** @description idempotency_conflict, lease_lost, invalid_state: a token with that name exists */
       409: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -1942,7 +2215,7 @@ export interface operations {
       /** @description the revoked token */
       200: {
         content: {
-          "application/json": components["schemas"]["CallerToken"];
+          "application/json": components["schemas"]["TokenRecord"];
         };
       };
       /** @description validation_error or invalid_json: the body, query or path is not valid */
@@ -1957,7 +2230,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description not_found: no such token */
+      /** @description not_found: not_found */
       404: {
         content: {
           "application/json": components["schemas"]["Error"];
