@@ -157,9 +157,13 @@ export interface FailRequest {
   result?: Record<string, unknown>;
 }
 
-/** Stored messages are bounded (NUL never gets here: the wire schema refuses it with a 400). */
+/**
+ * Stored messages are bounded. The HTTP routes refuse NUL with a 400 (the wire schema);
+ * the worker's own failures carry provider text, which may hold anything, so NUL is
+ * dropped here rather than turning a provider's garbage into a database error.
+ */
 export const cleanMessage = (m: string | undefined): string | null =>
-  m === undefined ? null : m.slice(0, 2000);
+  m === undefined ? null : m.replaceAll(String.fromCharCode(0), '').slice(0, 2000);
 
 // Retryable ($4) and attempts left → pending after max(retry_after, backoff·jitter);
 // otherwise failed. `attempts` already counts the attempt that is failing. The lease

@@ -12,7 +12,7 @@ import { isServed } from './workers.ts';
  * cached, so a worker that just started is seen at once.
  */
 const SERVED_CACHE_MS = 5_000;
-const served = new Map<string, number>();
+const servedByDb = new WeakMap<object, Map<string, number>>();
 
 export async function unservedCheck(
   deps: { db: Queryable; config: Pick<Config, 'REJECT_UNSERVED' | 'WORKER_LIVE_WINDOW'> },
@@ -21,6 +21,11 @@ export async function unservedCheck(
 ): Promise<string | undefined> {
   const key = `${taskType}\u0000${modelProfile}`;
   const now = Date.now();
+  let served = servedByDb.get(deps.db);
+  if (!served) {
+    served = new Map();
+    servedByDb.set(deps.db, served);
+  }
   if ((served.get(key) ?? 0) > now) return undefined;
   if (await isServed(deps.db, taskType, modelProfile, deps.config.WORKER_LIVE_WINDOW)) {
     if (served.size > 10_000) served.clear();
