@@ -67,7 +67,9 @@ describe('coalesced requests', () => {
         expect(r.body.error.code).toBe('not_found');
       } else {
         expect(r.status).toBe(200);
-        expect(r.body).toEqual(made[i > 10 ? i - 11 : i]!.body);
+        // The create answer may add a `warning` (no live worker serves the job); the job is the same.
+        const { warning: _, ...created } = made[i > 10 ? i - 11 : i]!.body;
+        expect(r.body).toEqual(created);
       }
     });
   });
