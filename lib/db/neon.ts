@@ -70,6 +70,8 @@ export function openNeon(url: string, opts: NeonOptions = {}): Db {
         return {
           query: (text, params) => client.query(text, params).catch(rethrow),
           release: (destroy) => client.release(destroy),
+          on: (event, listener) => client.on(event, listener),
+          removeListener: (event, listener) => client.removeListener(event, listener),
         };
       }, fn),
     async close() {

@@ -10,6 +10,9 @@ export interface PooledClient {
   query(text: string, params?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
   /** `true` (or an Error) destroys the connection instead of returning it to the pool. */
   release(destroy?: boolean | Error): void;
+  /** The client's own 'error' event (both drivers' clients are EventEmitters). */
+  on?(event: 'error', listener: (err: Error) => void): unknown;
+  removeListener?(event: 'error', listener: (err: Error) => void): unknown;
 }
 
 export async function inTransaction<T>(
@@ -17,6 +20,14 @@ export async function inTransaction<T>(
   fn: (tx: Queryable) => Promise<T>,
 ): Promise<T> {
   const client = await connect();
+  let broken = false;
+  // A checked-out client has no pool listener for 'error': a connection that dies between
+  // statements (a PostgreSQL restart) would raise an uncaught exception and take the
+  // process down. Here it marks the client broken; the next statement fails on its own.
+  const onError = () => {
+    broken = true;
+  };
+  client.on?.('error', onError);
   const tx: Queryable = {
     query: async <R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> => {
       const r = await client.query(text, params as unknown[] | undefined);
@@ -26,7 +37,6 @@ export async function inTransaction<T>(
       await client.query(sql);
     },
   };
-  let broken = false;
   try {
     await client.query('BEGIN');
     const out = await fn(tx);
@@ -40,6 +50,7 @@ export async function inTransaction<T>(
     }
     throw err;
   } finally {
+    client.removeListener?.('error', onError);
     client.release(broken);
   }
 }
