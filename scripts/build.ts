@@ -33,8 +33,8 @@ const FORBIDDEN = [
 ];
 
 export const NODE_ENTRIES = {
-  server: 'lib/server/main.ts',
-  worker: 'workers/main.ts',
+  server: 'scripts/api.ts',
+  worker: 'scripts/worker.ts',
   reap: 'scripts/reap-leases.ts',
   migrate: 'scripts/migrate.ts',
 } as const;
