@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,6 +9,10 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Forks, not threads: several tests start child processes and servers.
     pool: 'forks',
+    // Two files at once even on 2 CPUs. Vitest's default (CPUs - 1) ran the suite one file
+    // at a time on the 2-CPU CI machine, while most files spend much of their time waiting
+    // on PostgreSQL, child processes and sockets.
+    maxWorkers: Math.max(2, availableParallelism()),
     // The edge bundles the run builds (test/support/edge-build.ts, in a directory named
     // aisvc-edge-build-*) are imported by Node itself: through Vite's transform, 44
     // minified ~300 KB files took ~35 s to import instead of ~9 s.
