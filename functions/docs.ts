@@ -1,6 +1,9 @@
 // GET /docs — a self-contained page rendering the OpenAPI document (no CDN: works offline).
+// Rendered once per process from the document (generated at build time for the bundle).
 import { defineFunction } from '../lib/http/define.ts';
-import { apiDocument } from './openapi.ts';
+import { apiDocument } from './api-document.ts';
+
+let page: string | undefined;
 
 const docs = defineFunction({
   name: 'docs',
@@ -11,7 +14,10 @@ const docs = defineFunction({
   db: false,
   summary: 'Human-readable API reference',
   responses: { 200: { description: 'the API reference as an HTML page', content: 'text/html' } },
-  handler: (c) => c.html(renderDocs(apiDocument())),
+  handler: (c) => {
+    page ??= renderDocs(apiDocument());
+    return c.html(page);
+  },
 });
 
 export default docs;
