@@ -1,6 +1,6 @@
 // The OpenAPI document is generated at build time (scripts/build.ts): the openapi and docs
-// bundles carry the finished JSON instead of the generator, zod's JSON Schema code and
-// every other function — and serve exactly what the Node server (tsx, generated at run
+// bundles carry the finished JSON instead of the generator, zod's JSON Schema code, the
+// response schemas and every other function — and serve exactly what the Node server (tsx, generated at run
 // time) serves, byte for byte, imported on Node and loaded in workerd.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -110,5 +110,9 @@ describe('the OpenAPI document built at build time', () => {
       // little more; with the generator and every function it was ~250 KB over the base.
       expect(report(name).bytes, name).toBeLessThan(base + doc.length + 40 * 1024);
     }
+    // Nor the response schemas (documentation only, registered under their component
+    // names): look for one where no document is.
+    expect(doc.includes('"LeasedJob"')).toBe(true);
+    expect((await readFile(report('healthz').file, 'utf8')).includes('LeasedJob')).toBe(false);
   });
 });
