@@ -89,10 +89,14 @@ export function edgeHandler(fn: FunctionDef, openDb?: EdgeDbOpener) {
   let base: ReturnType<typeof baseDeps> | undefined;
   let reuse: boolean | undefined;
   let shared: Db | undefined;
+  // The merged env of the last `env` object seen: the runtime passes the same one to every
+  // request of an isolate, and merging process.env into it cost ~0.2 ms per request on Node.
+  let last: { env: Env | undefined; raw: RawEnv } | undefined;
   const app = createApp([fn], (env) => (env as { deps: Deps }).deps);
   return {
     async fetch(req: Request, env?: Env, ctx?: ExecutionContext): Promise<Response> {
-      const raw = envOf(env);
+      if (!last || last.env !== env) last = { env, raw: envOf(env) };
+      const raw = last.raw;
       base ??= baseDeps(raw);
       if (!openDb) return app.fetch(req, { deps: { ...base, db: noDb } }, ctx as never);
       const url = base.config.DATABASE_URL;
