@@ -13,6 +13,7 @@
 // on stdout and in .bench/coldstart-ab.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { ALL_FUNCTIONS } from '../functions/index.ts';
 import { createJobs } from '../lib/jobs/create.ts';
@@ -133,6 +134,9 @@ const env = {
   LOG_LEVEL: 'silent',
 };
 const f1 = (v: number) => v.toFixed(1);
+// The machine is shared: the load average says how far wall-clock figures are inflated.
+const load = () => loadavg()[0]!.toFixed(1);
+const loadAtStart = load();
 const lines = [
   `Cold start, base ${commit} (A) vs the working tree (B), ${runs} fresh processes each, interleaved; medians in ms.`,
   '',
@@ -171,6 +175,7 @@ try {
 }
 lines.push(
   '',
+  `Load average (1 min) ${loadAtStart} at the start, ${load()} at the end, on ${cpus().length} CPUs.`,
   `Working tree: worst import + first response of a bundle that never queries ${f1(worst.cold)} ms (target < 50); ` +
     `worst second request of a bundle that queries ${f1(worst.second)} ms (target < 10).`,
 );
