@@ -3,7 +3,7 @@
 // on a fresh database per run, runs interleaved so drift on this shared machine hits all
 // of them alike; ratios are between medians of the same invocation.
 //
-//   runner  our worker as shipped (startWorker from workers/main.ts: the Runner, Prometheus metrics,
+//   runner  our worker as shipped (startWorker from workers/worker.ts: the Runner, Prometheus metrics,
 //           lease reaper) with an in-process no-op handler, LISTEN/NOTIFY on; probe server off
 //   http    our HTTP API (Node adapter, own process) driven by external claim/complete loops
 //   http-batch  the same API driven by the README's batched external-worker loop (issue 14):
@@ -20,7 +20,7 @@ import { claimJobs } from '../lib/jobs/claim.ts';
 import { completeMany } from '../lib/jobs/lease.ts';
 import type { JobRow } from '../lib/jobs/row.ts';
 import type { Handler } from '../workers/handler.ts';
-import { startWorker } from '../workers/main.ts';
+import { startWorker } from '../workers/worker.ts';
 import { enqueueOurs } from './enqueue.ts';
 import { startServer } from './lib/child.ts';
 import { countingDb, describeProfile, type QueryProfile } from './lib/counting.ts';

@@ -10,7 +10,7 @@ import { openPg } from '../lib/db/pg.ts';
 import { createJob } from '../lib/jobs/create.ts';
 import type { JobRow } from '../lib/jobs/row.ts';
 import type { Handler } from '../workers/handler.ts';
-import { startWorker } from '../workers/main.ts';
+import { startWorker } from '../workers/worker.ts';
 import { createMigrated } from './lib/db.ts';
 import { benchJob, TASK_TYPE } from './lib/jobs.ts';
 import { type Row, row, type ScenarioResult } from './lib/report.ts';
