@@ -61,14 +61,14 @@ const SCENARIO_RUNNERS: Record<ScenarioName, () => Promise<ScenarioResult>> = {
   enqueue: () => enqueue({ n: args.n?.[0] ?? (full ? 100_000 : 10_000), runs: runs(3, 3), log }),
   burndown: () => burndown({ sizes: args.n ?? (full ? [20_000, 100_000] : [5_000]), runs: runs(3, 3), log }),
   queues: () => queuesScenario({ n: args.n?.[0] ?? (full ? 20_000 : 10_000), runs: runs(3, 5), log }),
-  burst: () => burstScenario({ n: args.n?.[0] ?? (full ? 20_000 : 10_000), runs: runs(2, 3), log }),
-  tokens: () => tokensScenario({ jobs: args.n?.[0] ?? (full ? 160 : 80), runs: runs(1, 1), log }),
+  burst: () => burstScenario({ n: args.n?.[0] ?? (full ? 20_000 : 10_000), runs: runs(1, 3), log }),
+  tokens: () => tokensScenario({ jobs: args.n?.[0] ?? (full ? 160 : 60), runs: runs(1, 1), log }),
   latency: () => latency({ samples: full ? 500 : 200, gapMs: 20, runs: runs(3, 3), log }),
   http: () => http({ durationS: full ? 10 : 3, runs: runs(3, 3), log }),
   scale: () =>
     scale({
       sizes: args.n ?? (full ? [100_000, 1_000_000, 10_000_000] : [100_000, 1_000_000]),
-      calls: 50,
+      calls: full ? 50 : 20,
       runs: runs(3, 3),
       log,
     }),
