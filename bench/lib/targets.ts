@@ -11,7 +11,7 @@ export interface TargetDef {
   source: string;
   scenario: ScenarioName;
   text: string;
-  /** Measured only by `--full` (say so instead of "not measured"). */
+  /** Measured only by `--only scale --full` (say so instead of "not measured"). */
   fullOnly?: boolean;
 }
 
