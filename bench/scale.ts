@@ -164,6 +164,8 @@ export async function scale(opts: {
   sizes: number[];
   calls: number;
   runs: number;
+  /** At most this many runs and calls per p50 for the console's reads. */
+  console?: { runs?: number; calls?: number };
   log?: (s: string) => void;
 }): Promise<ScenarioResult> {
   const log = opts.log ?? (() => {});
@@ -248,11 +250,13 @@ export async function scale(opts: {
           : size >= 1_000_000
             ? (v: number) => check('scale-1m', 'p50 < 20 ms at 1M', v < 20)
             : undefined;
-      const consoleRuns = size >= 10_000_000 ? 1 : opts.runs;
-      // Thirteen console reads of up to ~0.6 s each at 1M (after the busy hour): their p50
-      // over 20 calls, so the 1M size does not take ten minutes of --full.
+      // Thirteen console reads of up to ~1 s each at 1M after the busy hour (seconds at
+      // 10M): fewer calls and runs than stats and lists, so a size does not take ten
+      // minutes (`console` caps both; at 10M one run of 10 calls, information).
+      const consoleRuns = size >= 10_000_000 ? 1 : Math.min(opts.runs, opts.console?.runs ?? opts.runs);
       const consoleCalls = Math.min(
         size >= 10_000_000 ? 10 : size >= 1_000_000 ? 20 : opts.calls,
+        opts.console?.calls ?? opts.calls,
         opts.calls,
       );
 
@@ -346,7 +350,9 @@ export async function scale(opts: {
     notes.push(
       `scale: each figure is the median over ${opts.runs} runs of the p50 of ${opts.calls} sequential calls (one warm-up call first) ` +
         'through the repository functions on a pg pool of 10 (the default DATABASE_POOL_MAX); each run first adds ' +
-        '5,000 pending jobs, times 50 claims of 10, then burns the rest (churn that autovacuum may not have cleaned yet).',
+        '5,000 pending jobs, times 50 claims of 10, then burns the rest (churn that autovacuum may not have cleaned yet). ' +
+        `The console's reads: p50 of ${Math.min(opts.console?.calls ?? opts.calls, opts.calls)} calls (at most 20 from 1M rows, 10 at 10M) ` +
+        `in ${Math.min(opts.runs, opts.console?.runs ?? opts.runs)} run(s) (1 at 10M).`,
     );
   } finally {
     await b.drop();
