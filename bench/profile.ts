@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 import { loadConfig } from '../lib/config/load.ts';
 import { createJobs } from '../lib/jobs/create.ts';
 import type { Handler } from '../workers/handler.ts';
-import { startWorker } from '../workers/main.ts';
+import { startWorker } from '../workers/worker.ts';
 import { untilCompleted } from './burndown.ts';
 import { enqueueOurs } from './enqueue.ts';
 import { ROOT_DIR, startServer } from './lib/child.ts';

@@ -18,6 +18,9 @@
 //
 //   npx tsx bench/queues.ts [burndown|latency|fairness] [--runs 3] [--n 20000] [--owners 2]
 //                           [--samples 200] [--only control,limits]
+//
+// `npm run bench` runs the burndown of `control` against `limits` (queuesScenario below):
+// issue 11's target, limits + fairness within 10 % of the same run without them.
 import type { Db } from '../lib/db/port.ts';
 import { claimJobs } from '../lib/jobs/claim.ts';
 import { createJobs } from '../lib/jobs/create.ts';
@@ -25,13 +28,17 @@ import { completeMany } from '../lib/jobs/lease.ts';
 import type { JobRow } from '../lib/jobs/row.ts';
 import type { CreateJob } from '../lib/jobs/schemas.ts';
 import { queuePolicy } from '../lib/queues/policy.ts';
+import { isMain } from './lib/cli.ts';
 import { startCpu } from './lib/cpu.ts';
 import { ADMIN_URL, createMigrated } from './lib/db.ts';
 import { benchInput, MODEL_PROFILE, TASK_TYPE } from './lib/jobs.ts';
+import { type Row, row, type ScenarioResult } from './lib/report.ts';
 import { ROUND_ONE_CLAIM } from './lib/round-one.ts';
 import { claimRoundTwo } from './lib/round-two.ts';
+import { midMedian } from './lib/stats.ts';
+import { check } from './lib/targets.ts';
 
-type Variant = 'round-one' | 'two-stmt' | 'two-stmt+limits' | 'control' | 'limits';
+export type Variant = 'round-one' | 'two-stmt' | 'two-stmt+limits' | 'control' | 'limits';
 type Claim = (db: Db, workerId: string, limit: number) => Promise<JobRow[]>;
 
 const LEASE_MS = 15 * 60_000;
@@ -73,14 +80,14 @@ async function enqueue(db: Db, n: number, owner: (i: number) => string, from = 0
   }
 }
 
-interface Burn {
+export interface Burn {
   jobsPerS: number;
   /** CPU per job of the PostgreSQL backends and of this process: steadier than wall time here. */
   pgUs: number;
   nodeUs: number;
 }
 
-async function burn(variant: Variant, n: number, owners: number): Promise<Burn> {
+export async function burn(variant: Variant, n: number, owners: number): Promise<Burn> {
   const b = await createMigrated(`q_${variant}`, 4);
   try {
     await enqueue(b.db, n, (i) => (owners > 1 && i % 2 ? 'caller-b' : 'caller-a'));
@@ -234,17 +241,78 @@ async function fairness(): Promise<void> {
   }
 }
 
-const args = process.argv.slice(2);
-const flag = (name: string, dflt: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const what = args.find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 'burndown';
-const VARIANTS = Object.keys(claims) as Variant[];
-const onlyArg = args.indexOf('--only') >= 0 ? args[args.indexOf('--only') + 1]!.split(',') : VARIANTS;
-for (const v of onlyArg) if (!VARIANTS.includes(v as Variant)) throw new Error(`unknown variant ${v}`);
-if (what === 'burndown')
-  await burndown(flag('--n', 20_000), flag('--runs', 3), flag('--owners', 2), onlyArg as Variant[]);
-else if (what === 'latency') await latency(flag('--samples', 200), onlyArg as Variant[]);
-else if (what === 'fairness') await fairness();
-else throw new Error(`unknown scenario ${what}`);
+/**
+ * Issue 11's target for `npm run bench`: the burn-down through today's claim with every
+ * rule of queue control on (`limits`) against the same claim with nothing configured
+ * (`control`), runs interleaved and rotated; jobs/s of both, their ratio, and the
+ * PostgreSQL and Node CPU per job (steadier than wall time on this shared machine).
+ */
+export async function queuesScenario(opts: {
+  n: number;
+  runs: number;
+  owners?: number;
+  log?: (s: string) => void;
+}): Promise<ScenarioResult> {
+  const log = opts.log ?? (() => {});
+  const owners = opts.owners ?? 2;
+  const variants = ['control', 'limits'] as const;
+  const out = { control: [] as Burn[], limits: [] as Burn[] };
+  const notes: string[] = [];
+  for (let r = 0; r < opts.runs; r++)
+    for (let i = 0; i < variants.length; i++) {
+      const v = variants[(i + r) % variants.length]!;
+      try {
+        const x = await burn(v, opts.n, owners);
+        out[v].push(x);
+        log(
+          `  queues n=${opts.n} run ${r + 1}/${opts.runs} ${v}: ${x.jobsPerS.toFixed(0)} jobs/s, ` +
+            `PG ${x.pgUs.toFixed(1)} µs/job, node ${x.nodeUs.toFixed(1)} µs/job`,
+        );
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        log(`  queues n=${opts.n} run ${r + 1}/${opts.runs} ${v}: FAILED ${msg}`);
+        notes.push(`queues ${v} run ${r + 1}: FAILED — ${msg}`);
+      }
+    }
+  const section = `queue control: burn-down ${opts.n.toLocaleString('en-US')}, ${owners} caller(s)`;
+  const m = (v: (typeof variants)[number], k: keyof Burn) => midMedian(out[v].map((x) => x[k]));
+  const rows: Row[] = [];
+  for (const v of variants) {
+    const label = v === 'control' ? 'off (nothing configured)' : 'limits + fairness on';
+    rows.push(row(section, `${label}`, m(v, 'jobsPerS'), 'jobs/s', { runs: out[v].map((x) => x.jobsPerS) }));
+    rows.push(
+      row(section, `${label}: PostgreSQL CPU`, m(v, 'pgUs'), 'µs/job', { runs: out[v].map((x) => x.pgUs) }),
+    );
+  }
+  const ratio = m('limits', 'jobsPerS') / m('control', 'jobsPerS');
+  rows.push(
+    row(section, 'on / off', ratio * 100, '%', {
+      target: check('limits-vs-off', '≥ 90 % (within 10 %)', ratio >= 0.9),
+    }),
+  );
+  rows.push(
+    row(section, 'on / off, PostgreSQL CPU per job', (m('limits', 'pgUs') / m('control', 'pgUs')) * 100, '%'),
+  );
+  notes.push(
+    `queue control (bench/queues.ts burndown): ${opts.n} jobs from ${owners} owner_service(s), 4 loops × claimJobs(limit 500) + completeMany; ` +
+      `off = nothing configured; on = a profile limit that never binds (1,000,000: the group lock and running count on every claim) and owner weights (caller-a 2).`,
+  );
+  return { rows, notes };
+}
+
+if (isMain(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const flag = (name: string, dflt: number) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? Number(args[i + 1]) : dflt;
+  };
+  const what = args.find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 'burndown';
+  const VARIANTS = Object.keys(claims) as Variant[];
+  const onlyArg = args.indexOf('--only') >= 0 ? args[args.indexOf('--only') + 1]!.split(',') : VARIANTS;
+  for (const v of onlyArg) if (!VARIANTS.includes(v as Variant)) throw new Error(`unknown variant ${v}`);
+  if (what === 'burndown')
+    await burndown(flag('--n', 20_000), flag('--runs', 3), flag('--owners', 2), onlyArg as Variant[]);
+  else if (what === 'latency') await latency(flag('--samples', 200), onlyArg as Variant[]);
+  else if (what === 'fairness') await fairness();
+  else throw new Error(`unknown scenario ${what}`);
+}

@@ -9,7 +9,9 @@
 // The worker side is the product's: claimJobs (with or without PROFILE_TOKEN_BUDGETS),
 // runChat from lib/providers/llm.ts, completeJob with the reported usage.
 //
-//   npx tsx bench/tokens.ts [--jobs 160] [--runs 1]
+//   npx tsx bench/tokens.ts [--jobs 160]
+// `npm run bench` runs the same three set-ups as tokensScenario: information rows side by
+// side (issue 11 asks for the comparison, not a ratio).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Db } from '../lib/db/port.ts';
@@ -19,7 +21,10 @@ import { completeJob } from '../lib/jobs/lease.ts';
 import type { JobRow } from '../lib/jobs/row.ts';
 import { runChat } from '../lib/providers/llm.ts';
 import { queuePolicy } from '../lib/queues/policy.ts';
+import { isMain } from './lib/cli.ts';
 import { createMigrated } from './lib/db.ts';
+import { type Row, row, type ScenarioResult } from './lib/report.ts';
+import { midMedian } from './lib/stats.ts';
 
 const KV_CAPACITY = 6_000; // tokens (block_size × num_gpu_blocks)
 const STEP_MS = 4;
@@ -212,23 +217,78 @@ async function run(mode: 'fixed' | 'budget', jobs: number, slots: number): Promi
   }
 }
 
-const args = process.argv.slice(2);
-const flag = (name: string, dflt: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const jobs = flag('--jobs', 160);
-console.log(
-  `token admission: ${jobs} llm_chat jobs (prompt 100–1,000 tokens, max_tokens 64–768, answers 30–100 % of it), ` +
-    `fake vLLM with ${KV_CAPACITY} KV tokens, ${STEP_MS} ms/step`,
-);
-for (const [mode, slots, label] of [
+const SETUPS = [
   ['fixed', 8, 'fixed concurrency 8'],
   ['fixed', 16, 'fixed concurrency 16'],
   ['budget', 32, `token budget ${KV_CAPACITY} (32 slots)`],
-] as const) {
-  const o = await run(mode, jobs, slots);
-  console.log(
-    `  ${label.padEnd(28)} ${o.tokensPerS.toFixed(0).padStart(6)} completion tokens/s  p50 ${(o.p50ms / 1000).toFixed(2)} s  p95 ${(o.p95ms / 1000).toFixed(2)} s  makespan ${o.makespanS.toFixed(1)} s  preemptions ${o.preemptions}`,
-  );
+] as const;
+
+const describe = (jobs: number) =>
+  `token admission: ${jobs} llm_chat jobs (prompt 100–1,000 tokens, max_tokens 64–768, answers 30–100 % of it), ` +
+  `fake vLLM with ${KV_CAPACITY} KV tokens, ${STEP_MS} ms/step`;
+
+/** The three set-ups, `runs` times each (order rotated per run); medians side by side. */
+export async function tokensScenario(opts: {
+  jobs: number;
+  runs: number;
+  log?: (s: string) => void;
+}): Promise<ScenarioResult> {
+  const log = opts.log ?? (() => {});
+  const out = SETUPS.map(() => [] as Outcome[]);
+  for (let r = 0; r < opts.runs; r++)
+    for (let i = 0; i < SETUPS.length; i++) {
+      const k = (i + r) % SETUPS.length;
+      const [mode, slots, label] = SETUPS[k]!;
+      const o = await run(mode, opts.jobs, slots);
+      out[k]!.push(o);
+      log(
+        `  tokens run ${r + 1}/${opts.runs} ${label}: ${o.tokensPerS.toFixed(0)} tokens/s, p95 ${(o.p95ms / 1000).toFixed(2)} s, ${o.preemptions} preemptions`,
+      );
+    }
+  const section = `token admission, ${opts.jobs} LLM jobs`;
+  const rows: Row[] = [];
+  for (const [k, [, , label]] of SETUPS.entries()) {
+    const xs = out[k]!;
+    const m = (f: (o: Outcome) => number) => midMedian(xs.map(f));
+    rows.push(
+      row(
+        section,
+        `${label}: completion tokens/s`,
+        m((o) => o.tokensPerS),
+        'tokens/s',
+        { runs: xs.map((o) => o.tokensPerS) },
+      ),
+    );
+    rows.push(
+      row(section, `${label}: p95 job latency`, m((o) => o.p95ms) / 1000, 's', {
+        runs: xs.map((o) => o.p95ms / 1000),
+      }),
+    );
+    rows.push(
+      row(
+        section,
+        `${label}: preemptions`,
+        m((o) => o.preemptions),
+        'count',
+        { runs: xs.map((o) => o.preemptions) },
+      ),
+    );
+  }
+  return { rows, notes: [`${describe(opts.jobs)}; median of ${opts.runs} run(s), set-ups rotated.`] };
+}
+
+if (isMain(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const flag = (name: string, dflt: number) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? Number(args[i + 1]) : dflt;
+  };
+  const jobs = flag('--jobs', 160);
+  console.log(describe(jobs));
+  for (const [mode, slots, label] of SETUPS) {
+    const o = await run(mode, jobs, slots);
+    console.log(
+      `  ${label.padEnd(28)} ${o.tokensPerS.toFixed(0).padStart(6)} completion tokens/s  p50 ${(o.p50ms / 1000).toFixed(2)} s  p95 ${(o.p95ms / 1000).toFixed(2)} s  makespan ${o.makespanS.toFixed(1)} s  preemptions ${o.preemptions}`,
+    );
+  }
 }
