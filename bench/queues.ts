@@ -6,7 +6,9 @@
 //               two-stmt   the first queue-control claim (a transaction of two statements),
 //                          nothing configured; two-stmt+limits: with LIMITS below
 //               control    today's claim (one statement), nothing configured (reap + register
-//                          + fair order)
+//                          + fair order); the pg driver runs it as a named prepared statement
+//               unprepared the same statement text sent unnamed (parsed and planned on every
+//                          call, as before the claim was prepared)
 //               limits     today's claim with a (non-binding) profile limit and owner weights:
 //                          every claim takes the group lock and counts what the group runs
 //   fairness  two callers, one with 10,000 queued jobs and one with 100 arriving later, on
@@ -14,11 +16,13 @@
 //             finished jobs complete and free slots are claimed. Reports the later caller's
 //             wait (ticks) under fair claims and under the round-one claim (FIFO).
 //
-//   latency   one claim of 4 jobs right after their create, p50/p90 per claim variant
+//   latency   one claim of 4 jobs right after their create, p50/p90 per claim variant;
+//             --backlog N: first N pending jobs of another caller ("bulk") and ANALYZE (a
+//             queue under load, with statistics as autovacuum leaves them in production)
 //
 //   npx tsx bench/queues.ts [burndown|latency|fairness] [--runs 3] [--n 20000] [--owners 2]
-//                           [--samples 200] [--only control,limits]
-import type { Db } from '../lib/db/port.ts';
+//                           [--samples 200] [--backlog 0] [--only control,limits]
+import type { Db, Queryable } from '../lib/db/port.ts';
 import { claimJobs } from '../lib/jobs/claim.ts';
 import { createJobs } from '../lib/jobs/create.ts';
 import { completeMany } from '../lib/jobs/lease.ts';
@@ -31,7 +35,7 @@ import { benchInput, MODEL_PROFILE, TASK_TYPE } from './lib/jobs.ts';
 import { ROUND_ONE_CLAIM } from './lib/round-one.ts';
 import { claimRoundTwo } from './lib/round-two.ts';
 
-type Variant = 'round-one' | 'two-stmt' | 'two-stmt+limits' | 'control' | 'limits';
+type Variant = 'round-one' | 'two-stmt' | 'two-stmt+limits' | 'control' | 'unprepared' | 'limits';
 type Claim = (db: Db, workerId: string, limit: number) => Promise<JobRow[]>;
 
 const LEASE_MS = 15 * 60_000;
@@ -40,6 +44,11 @@ const LEASE_MS = 15 * 60_000;
 const LIMITS = queuePolicy({
   PROFILE_LIMITS: { [MODEL_PROFILE]: 1_000_000 },
   OWNER_WEIGHTS: { 'caller-a': 2 },
+});
+// The claim's text with a suffix is not the text prepared() marked: the driver sends it unnamed.
+const unnamed = (db: Db): Queryable => ({
+  query: (text, params) => db.query(`${text}\n-- unprepared`, params),
+  exec: (sql) => db.exec(sql),
 });
 const claims: Record<Variant, Claim> = {
   'round-one': async (db, workerId, limit) =>
@@ -51,6 +60,8 @@ const claims: Record<Variant, Claim> = {
       .jobs,
   control: (db, workerId, limit) =>
     claimJobs(db, { workerId, limit, leaseMs: LEASE_MS, taskTypes: [TASK_TYPE] }),
+  unprepared: (db, workerId, limit) =>
+    claimJobs(unnamed(db), { workerId, limit, leaseMs: LEASE_MS, taskTypes: [TASK_TYPE] }),
   limits: (db, workerId, limit) =>
     claimJobs(db, { workerId, limit, leaseMs: LEASE_MS, taskTypes: [TASK_TYPE], policy: LIMITS }),
 };
@@ -145,9 +156,14 @@ async function burndown(n: number, runs: number, owners: number, only: Variant[]
  * One small claim's latency (limit 4, right after 4 jobs were created), each variant on
  * its own database, samples interleaved across the variants so load drift hits all alike.
  */
-async function latency(samples: number, only: Variant[]): Promise<void> {
+async function latency(samples: number, only: Variant[], backlog: number): Promise<void> {
   const dbs = await Promise.all(only.map((v) => createMigrated(`q_lat_${v.replace(/\W/g, '_')}`, 2)));
   try {
+    if (backlog > 0)
+      for (const { db } of dbs) {
+        await enqueue(db, backlog, () => 'bulk', -backlog);
+        await db.query('ANALYZE ai_jobs');
+      }
     const out = only.map(() => [] as number[]);
     for (let s = 0; s < samples; s++)
       for (let i = 0; i < only.length; i++) {
@@ -162,7 +178,10 @@ async function latency(samples: number, only: Variant[]): Promise<void> {
           jobs.map((j) => ({ id: j.id, workerId: 'lat', leaseToken: j.lease_token!, result: {} })),
         );
       }
-    console.log(`one claim of 4 jobs right after their create, ${samples} samples per claim, interleaved:`);
+    console.log(
+      `one claim of 4 jobs right after their create, ${samples} samples per claim, interleaved` +
+        (backlog > 0 ? ` (behind a backlog of ${backlog} from another caller, ANALYZEd):` : ' (no ANALYZE):'),
+    );
     for (let i = 0; i < only.length; i++)
       console.log(
         `  ${only[i]!.padEnd(15)} p50 ${pct(out[i]!, 50).toFixed(2)} ms  p90 ${pct(out[i]!, 90).toFixed(2)} ms`,
@@ -245,6 +264,7 @@ const onlyArg = args.indexOf('--only') >= 0 ? args[args.indexOf('--only') + 1]!.
 for (const v of onlyArg) if (!VARIANTS.includes(v as Variant)) throw new Error(`unknown variant ${v}`);
 if (what === 'burndown')
   await burndown(flag('--n', 20_000), flag('--runs', 3), flag('--owners', 2), onlyArg as Variant[]);
-else if (what === 'latency') await latency(flag('--samples', 200), onlyArg as Variant[]);
+else if (what === 'latency')
+  await latency(flag('--samples', 200), onlyArg as Variant[], flag('--backlog', 0));
 else if (what === 'fairness') await fairness();
 else throw new Error(`unknown scenario ${what}`);
