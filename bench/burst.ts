@@ -139,7 +139,13 @@ async function generic(n: number): Promise<void> {
     const policy = JSON.stringify(EMPTY_POLICY);
     const values = ['explain', CLAIM_LIMIT, [TASK_TYPE], [], LEASE_MS, policy, 100, null];
     const lit = (v: unknown) =>
-      v === null ? 'NULL' : Array.isArray(v) ? `'{${v.join(',')}}'` : typeof v === 'number' ? `${v}` : `'${v}'`;
+      v === null
+        ? 'NULL'
+        : Array.isArray(v)
+          ? `'{${v.join(',')}}'`
+          : typeof v === 'number'
+            ? `${v}`
+            : `'${v}'`;
     const rolledBack = async <T>(fn: () => Promise<T>): Promise<T> => {
       await c.query('BEGIN');
       try {
