@@ -160,6 +160,12 @@ async function burndown(n: number, runs: number, owners: number, only: Variant[]
   const m = (v: Variant, k: keyof Burn) => (out[v]?.length ? median(out[v].map((x) => x[k])) : Number.NaN);
   const d = (v: Variant, base: Variant, k: keyof Burn) =>
     Number.isNaN(m(base, k)) ? '—' : `${((m(v, k) / m(base, k) - 1) * 100).toFixed(1)} %`;
+  // Paired: the ratio within each round (the two ran back to back), then the median of
+  // those ratios; load that drifts between rounds cancels out.
+  const paired = (v: Variant, base: Variant, k: keyof Burn) => {
+    const rs = out[v].map((x, r) => x[k] / out[base][r]![k]);
+    return `${((median(rs) - 1) * 100).toFixed(1)} %`;
+  };
   console.log(
     `burn-down, ${n} jobs from ${owners} owner_service(s), 4 loops × claim(500) + completeMany, median of ${runs}` +
       ' (Δ vs round-one; limits vs control and X+limits vs X: the cost of limits + weights, target ≤ 10 %):',
@@ -170,7 +176,10 @@ async function burndown(n: number, runs: number, owners: number, only: Variant[]
     console.log(
       `  ${v.padEnd(17)} ${m(v, 'jobsPerS').toFixed(0).padStart(6)} jobs/s (${d(v, 'round-one', 'jobsPerS')})  ` +
         `PG ${m(v, 'pgUs').toFixed(1)} µs/job (${d(v, 'round-one', 'pgUs')})  node ${m(v, 'nodeUs').toFixed(1)} µs/job` +
-        (pair ? `  vs ${pair}: ${d(v, pair, 'jobsPerS')} jobs/s, ${d(v, pair, 'pgUs')} PG µs/job` : '') +
+        (pair && out[pair]?.length
+          ? `  vs ${pair}: ${d(v, pair, 'jobsPerS')} jobs/s, ${d(v, pair, 'pgUs')} PG µs/job` +
+            ` (paired: ${paired(v, pair, 'jobsPerS')}, ${paired(v, pair, 'pgUs')})`
+          : '') +
         `  runs ${out[v].map((x) => x.jobsPerS.toFixed(0)).join(', ')} jobs/s`,
     );
   }
