@@ -12,4 +12,5 @@ export const MIGRATIONS = [
   '009_caller_tokens.sql',
   '010_claim_controls.sql',
   '011_cheaper_claim_controls.sql',
+  '012_token_usage_index.sql',
 ] as const;
