@@ -19,7 +19,10 @@
 --   * With nothing configured (empty limits and budgets, ai_queues empty) the function
 --     returns after the shared control lock and one probe of ai_queues.
 --
--- The rules are those of migration 010, unchanged: the shared queue-control lock first,
+--   * One race fixed: near the limit, the claims holding a group shared are read before
+--     the count that is checked against them, not after it (see the shared branch below).
+--
+-- The rules are otherwise those of migration 010: the shared queue-control lock first,
 -- the groups read after it, group locks in group-key order (no deadlocks), every count
 -- that decides taken with a fresh snapshot after the lock it depends on (VOLATILE: each
 -- statement here takes its own snapshot), a shared group re-checked under its lock and
@@ -101,6 +104,20 @@ BEGIN
       END IF;
       IF share THEN
         PERFORM pg_advisory_xact_lock_shared(1634300263, hashtext(grp.g));
+        -- Near the limit the claims holding the group shared are read BEFORE the count:
+        -- one that commits in between is then counted twice (as a holder and in the
+        -- count), never missed, because a transaction's commit is visible before its
+        -- locks are released. Read after the count (migration 010, and this function's
+        -- first draft), a holder that committed in between was in neither, and a racing
+        -- claim could pass the limit by one (test/core/concurrency.test.ts, "filling a
+        -- limit with headroom", ended once at 301 of 300). Far from the limit every
+        -- backend counted as a holder still fits, and pg_locks is not read.
+        holders := NULL;
+        IF n + backends * max_claim > grp.max_running THEN
+          SELECT count(*)::int INTO holders FROM pg_locks l
+          WHERE l.locktype = 'advisory' AND l.classid = 1634300263 AND l.objid::int = hashtext(grp.g)
+            AND l.objsubid = 2 AND l.mode = 'ShareLock' AND l.granted;
+        END IF;
       ELSE
         PERFORM pg_advisory_xact_lock(1634300263, hashtext(grp.g));
       END IF;
@@ -119,20 +136,25 @@ BEGIN
       ELSE
         SELECT count(*)::int INTO n FROM ai_jobs j WHERE j.status = 'running' AND j.task_type = key_name;
       END IF;
+      IF share AND holders IS NULL AND n + backends * max_claim > grp.max_running THEN
+        -- The group filled up since the count before the lock: holders, then count again.
+        SELECT count(*)::int INTO holders FROM pg_locks l
+        WHERE l.locktype = 'advisory' AND l.classid = 1634300263 AND l.objid::int = hashtext(grp.g)
+          AND l.objsubid = 2 AND l.mode = 'ShareLock' AND l.granted;
+        IF is_profile THEN
+          SELECT count(*)::int INTO n FROM ai_jobs j WHERE j.status = 'running' AND j.model_profile = key_name;
+        ELSE
+          SELECT count(*)::int INTO n FROM ai_jobs j WHERE j.status = 'running' AND j.task_type = key_name;
+        END IF;
+      END IF;
       running := n;
       reserved := coalesce(reserved, 0);
-      locked := true;
       -- A group held shared is usable only if the headroom still holds now that the lock is
       -- held: what runs (committed) + max_claim for every shared holder, this one included.
       -- Each in-flight shared claim leases at most max_claim, an exclusive claim runs alone,
       -- so the committed count never passes the limit. Failing the re-check, the group is
       -- left alone by this claim (it is then at the edge; the next claim takes it exclusively).
-      IF share AND n + backends * max_claim > grp.max_running THEN
-        SELECT count(*)::int INTO holders FROM pg_locks l
-        WHERE l.locktype = 'advisory' AND l.classid = 1634300263 AND l.objid::int = hashtext(grp.g)
-          AND l.objsubid = 2 AND l.mode = 'ShareLock' AND l.granted;
-        locked := n + holders * max_claim <= grp.max_running;
-      END IF;
+      locked := NOT share OR holders IS NULL OR n + holders * max_claim <= grp.max_running;
     END IF;
     RETURN NEXT;
   END LOOP;
