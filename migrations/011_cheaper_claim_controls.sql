@@ -27,9 +27,17 @@
 -- that decides taken with a fresh snapshot after the lock it depends on (VOLATILE: each
 -- statement here takes its own snapshot), a shared group re-checked under its lock and
 -- left alone by this claim when the re-check fails.
-CREATE OR REPLACE FUNCTION ai_claim_controls(task_types text[], model_profiles text[], policy jsonb, claim_limit integer)
+--
+-- One column more (so the function is dropped and created again): token_factor, for a
+-- budgeted profile with policy.token_quantile below 1 (TOKEN_ESTIMATE_QUANTILE), that
+-- quantile of completion_tokens / max_tokens over the profile's last 200 completed
+-- answers (ai_jobs_token_usage_idx, migration 012), NULL (the worst case) until 20 have
+-- completed. Computed here rather than in the claim statement, whose generic plan would
+-- otherwise carry its cost for every claim.
+DROP FUNCTION ai_claim_controls(text[], text[], jsonb, integer);
+CREATE FUNCTION ai_claim_controls(task_types text[], model_profiles text[], policy jsonb, claim_limit integer)
 RETURNS TABLE (g text, max_running integer, budget integer, paused boolean, locked boolean,
-               running integer, reserved bigint)
+               running integer, reserved bigint, token_factor double precision)
 LANGUAGE plpgsql VOLATILE ROWS 10 AS $$
 DECLARE
   -- The largest claim any claimer issues (the HTTP schema and WORKER_CLAIM_LIMIT stop at 1000).
@@ -74,6 +82,7 @@ BEGIN
     locked := false;
     running := NULL;
     reserved := NULL;
+    token_factor := NULL;
     is_profile := grp.g LIKE 'model_profile:%';
     key_name := substr(grp.g, strpos(grp.g, ':') + 1);
     -- Only a group with a limit or budget that this worker could draw from is locked and
@@ -155,6 +164,22 @@ BEGIN
       -- so the committed count never passes the limit. Failing the re-check, the group is
       -- left alone by this claim (it is then at the edge; the next claim takes it exclusively).
       locked := NOT share OR holders IS NULL OR n + holders * max_claim <= grp.max_running;
+      IF grp.budget IS NOT NULL AND is_profile AND (policy ->> 'token_quantile')::float8 < 1 THEN
+        SELECT CASE WHEN count(*) >= 20
+                    THEN percentile_cont((policy ->> 'token_quantile')::float8) WITHIN GROUP (ORDER BY s.r) END
+          INTO token_factor
+        FROM (
+          SELECT (j.result -> 'usage' ->> 'completion_tokens')::float8
+                   / CASE WHEN jsonb_typeof(j.input -> 'max_tokens') = 'number'
+                          THEN greatest((j.input ->> 'max_tokens')::float8, 1)
+                          ELSE (policy ->> 'default_max_tokens')::float8 END AS r
+          FROM ai_jobs j
+          WHERE j.tokens_used IS NOT NULL AND j.model_profile = key_name
+            AND jsonb_typeof(j.result -> 'usage' -> 'completion_tokens') = 'number'
+          ORDER BY j.finished_at DESC
+          LIMIT 200
+        ) s;
+      END IF;
     END IF;
     RETURN NEXT;
   END LOOP;

@@ -57,7 +57,7 @@ export const CLAIM = prepared(
 WITH RECURSIVE controls AS MATERIALIZED (
   SELECT * FROM ai_claim_controls($3::text[], $4::text[], $6::jsonb, $2::int)
 ), usage AS (
-  SELECT g, max_running, budget, running, reserved FROM controls WHERE locked
+  SELECT g, max_running, budget, running, reserved, token_factor FROM controls WHERE locked
 ), blocked AS (
   -- Nothing is claimed from a group that is paused, full, out of tokens, or limited
   -- without this claim holding its lock (a group outside the worker's filter).
@@ -138,27 +138,6 @@ WITH RECURSIVE controls AS MATERIALIZED (
   WHERE j.status = 'running' AND (SELECT count(DISTINCT owner_service) FROM cand) > 1
     AND j.model_profile IN (SELECT model_profile FROM cand)
   GROUP BY 1, 2
-), learned AS (
-  -- With TOKEN_ESTIMATE_QUANTILE below 1, per budgeted profile: that quantile of what its
-  -- last 200 completed answers used of their max_tokens (ai_jobs_token_usage_idx, migration
-  -- 012); the worst case (1) until 20 have completed.
-  SELECT u.g, est.f FROM usage u CROSS JOIN LATERAL (
-    SELECT CASE WHEN count(*) >= 20
-                THEN percentile_cont(($6::jsonb ->> 'token_quantile')::float8) WITHIN GROUP (ORDER BY s.r)
-           END AS f
-    FROM (
-      SELECT (j.result -> 'usage' ->> 'completion_tokens')::float8
-               / CASE WHEN jsonb_typeof(j.input -> 'max_tokens') = 'number'
-                      THEN GREATEST((j.input ->> 'max_tokens')::float8, 1)
-                      ELSE ($6::jsonb ->> 'default_max_tokens')::float8 END AS r
-      FROM ai_jobs j
-      WHERE j.tokens_used IS NOT NULL AND j.model_profile = substr(u.g, 15)
-        AND jsonb_typeof(j.result -> 'usage' -> 'completion_tokens') = 'number'
-      ORDER BY j.finished_at DESC
-      LIMIT 200
-    ) s
-  ) est
-  WHERE u.budget IS NOT NULL AND ($6::jsonb ->> 'token_quantile')::float8 < 1
 ), ranked AS (
   SELECT c.id, c.task_type, c.model_profile, c.run_after,
          LEAST(c.priority, coalesce(($6::jsonb -> 'ceilings' ->> c.owner_service)::int,
@@ -168,19 +147,19 @@ WITH RECURSIVE controls AS MATERIALIZED (
            / coalesce(($6::jsonb -> 'weights' ->> c.owner_service)::float8,
                       ($6::jsonb -> 'weights' ->> '*')::float8, 1) AS share,
          -- KV-cache tokens: prompt characters / 4 + max_tokens (the worst case), or the
-         -- learned share of max_tokens (learned, above).
+         -- share of max_tokens the profile's answers use (TOKEN_ESTIMATE_QUANTILE < 1:
+         -- token_factor from ai_claim_controls).
          CASE WHEN b.budget IS NOT NULL THEN
            (length(coalesce(c.input ->> 'system', '')) + length(coalesce(c.input ->> 'user', ''))
             + CASE WHEN c.input ? 'messages' THEN length((c.input -> 'messages')::text) ELSE 0 END) / 4
            + ceil(CASE WHEN jsonb_typeof(c.input -> 'max_tokens') = 'number'
                        THEN LEAST((c.input ->> 'max_tokens')::numeric, 1000000000)
                        ELSE ($6::jsonb ->> 'default_max_tokens')::numeric END
-                  * LEAST(coalesce(l.f, 1), 1)::numeric)::int
+                  * LEAST(coalesce(b.token_factor, 1), 1)::numeric)::int
          END AS cost
   FROM cand c
   LEFT JOIN owner_running r ON r.owner_service = c.owner_service AND r.model_profile = c.model_profile
   LEFT JOIN usage b ON b.g = 'model_profile:' || c.model_profile
-  LEFT JOIN learned l ON l.g = b.g
 ), capped AS (
   SELECT r.*,
          row_number() OVER (PARTITION BY r.model_profile ORDER BY r.share, r.prio DESC, r.run_after, r.id) AS nth_profile,
