@@ -88,6 +88,28 @@ describe.runIf(hasServer)('the claim statement plan (pg, prepared)', () => {
     return nodes(plan!);
   };
 
+  it('plan_cache_mode auto: a small claim behind a backlog with statistics settles on the generic plan', async () => {
+    await seed(20_000, 40);
+    await db.query('SET plan_cache_mode = auto');
+    const plans = async () =>
+      (
+        await db.query<{ generic: number; custom: number }>(
+          `SELECT generic_plans::int AS generic, custom_plans::int AS custom
+           FROM pg_prepared_statements WHERE name = 'aisvc_claim'`,
+        )
+      ).rows[0]!;
+    // The statistics changed (seed's ANALYZE): the cached plans are rebuilt, five custom first.
+    for (let i = 0; i < 6; i++)
+      await claimJobs(db, { workerId: 'w', limit: 4, leaseMs: 60_000, taskTypes: ['llm_chat'] });
+    const before = await plans();
+    for (let i = 0; i < 4; i++)
+      await claimJobs(db, { workerId: 'w', limit: 4, leaseMs: 60_000, taskTypes: ['llm_chat'] });
+    const after = await plans();
+    // No more planning per claim: the last four ran the generic plan.
+    expect(after.custom - before.custom).toBe(0);
+    expect(after.generic - before.generic).toBe(4);
+  });
+
   for (const mode of ['force_custom_plan', 'force_generic_plan'])
     it(`${mode}: a claim of 8 reads each caller's next jobs, not the other caller's backlog`, async () => {
       await seed(20_000, 4);
