@@ -14,6 +14,10 @@
 //   (`npm run bench` runs the same as burstScenario: information rows, no target)
 //   npx tsx bench/burst.ts explain [--n 200000]   EXPLAIN (ANALYZE, BUFFERS) of one claim
 //                                                 (limit 64) right after the burst, no ANALYZE
+//   npx tsx bench/burst.ts generic [--n 200000]   the claim as the pg driver runs it (a named
+//                                                 prepared statement): its plan after 6
+//                                                 executions (plan_cache_mode auto) and the
+//                                                 generic plan forced, before and after ANALYZE
 
 import pg from 'pg';
 import type { Db, Queryable } from '../lib/db/port.ts';
@@ -186,14 +190,78 @@ export async function burstScenario(opts: {
   return { rows, notes };
 }
 
+/**
+ * The claim prepared as the pg driver prepares it (one named statement per connection,
+ * parameters typed by PostgreSQL), then EXPLAIN (ANALYZE, BUFFERS) EXECUTE of one claim,
+ * rolled back: (a) after 6 executions under plan_cache_mode = auto, the plan a pooled
+ * connection settles on, and (b) with force_generic_plan; each with no statistics and
+ * after ANALYZE. A generic plan shows $n in place of the values.
+ */
+async function generic(n: number): Promise<void> {
+  console.log(`autovacuum = ${await autovacuum()}`);
+  const b = await createMigrated('burst_generic', 2);
+  const c = new pg.Client({ connectionString: b.url, application_name: 'aisvc-bench' });
+  await c.connect();
+  try {
+    await enqueueOurs(b.db, n);
+    console.log(`${n} jobs created; ${await statsState(b.db)}`);
+    const policy = JSON.stringify(EMPTY_POLICY);
+    const values = ['explain', CLAIM_LIMIT, [TASK_TYPE], [], LEASE_MS, policy, 100, null];
+    const lit = (v: unknown) =>
+      v === null
+        ? 'NULL'
+        : Array.isArray(v)
+          ? `'{${v.join(',')}}'`
+          : typeof v === 'number'
+            ? `${v}`
+            : `'${v}'`;
+    const rolledBack = async <T>(fn: () => Promise<T>): Promise<T> => {
+      await c.query('BEGIN');
+      try {
+        return await fn();
+      } finally {
+        await c.query('ROLLBACK');
+      }
+    };
+    const execute = () => c.query({ name: 'aisvc_claim_explain', text: CLAIM, values });
+    const explainExecute = async (label: string) => {
+      const r = await rolledBack(() =>
+        c.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN (ANALYZE, BUFFERS) EXECUTE aisvc_claim_explain(${values.map(lit).join(', ')})`,
+        ),
+      );
+      console.log(`\n=== ${label}\n${r.rows.map((x) => x['QUERY PLAN']).join('\n')}`);
+    };
+    for (const when of ['no statistics', 'after ANALYZE ai_jobs']) {
+      if (when !== 'no statistics') {
+        await b.db.query('ANALYZE ai_jobs');
+        // A plan cached before ANALYZE is replanned on its next use (the statistics changed).
+      }
+      await c.query('SET plan_cache_mode = auto');
+      for (let i = 0; i < 6; i++) await rolledBack(execute);
+      await explainExecute(`prepared claim, plan_cache_mode auto after 6 executions, ${when}`);
+      await c.query('SET plan_cache_mode = force_generic_plan');
+      await explainExecute(`prepared claim, force_generic_plan, ${when}`);
+      const s = await c.query<{ generic_plans: number; custom_plans: number }>(
+        `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'aisvc_claim_explain'`,
+      );
+      console.log(`pg_prepared_statements: ${JSON.stringify(s.rows[0])}`);
+    }
+  } finally {
+    await c.end();
+    await b.drop();
+  }
+}
+
 if (isMain(import.meta.url)) {
   const args = process.argv.slice(2);
   const flag = (name: string): string | undefined => {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const n = Number(flag('--n') ?? (args[0] === 'explain' ? 200_000 : 20_000));
+  const n = Number(flag('--n') ?? (args[0] === 'explain' || args[0] === 'generic' ? 200_000 : 20_000));
   if (args[0] === 'explain') await explain(n);
+  else if (args[0] === 'generic') await generic(n);
   else
     await burn(
       n,
