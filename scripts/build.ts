@@ -8,7 +8,7 @@
 //   dist/server.mjs, dist/worker.mjs, dist/reap.mjs, dist/migrate.mjs — the Node entry
 //     points for the container image (node_modules stay external), with the migrations
 //     copied beside them.
-import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -43,8 +43,8 @@ const FORBIDDEN = [
 const FORBIDDEN_OUTPUT = [/zod\/.*to-json-schema/];
 
 export const NODE_ENTRIES = {
-  server: 'lib/server/main.ts',
-  worker: 'workers/main.ts',
+  server: 'scripts/api.ts',
+  worker: 'scripts/worker.ts',
   reap: 'scripts/reap-leases.ts',
   migrate: 'scripts/migrate.ts',
 } as const;
@@ -144,22 +144,39 @@ function entrySource(file: string, def: FunctionDef): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function buildFunction(
-  file: string,
+/**
+ * All bundles in one esbuild call: each is still a self-contained file (no shared chunks),
+ * but hono, zod and the Neon driver are parsed once instead of once per bundle (~4x
+ * faster than a build per bundle, same output). `only` names the bundles to build.
+ */
+async function buildFunctions(
+  allFiles: string[],
   dist: string,
   plugins: esbuild.Plugin[],
   only?: readonly string[],
-): Promise<BundleReport | null> {
-  const def = (await import(file)).default as FunctionDef;
-  if (only && !only.includes(def.name)) return null;
-  const outfile = path.join(dist, 'functions', `${def.name}.mjs`);
+): Promise<BundleReport[]> {
+  const loaded = await Promise.all(
+    allFiles.map(async (f) => ({ file: f, def: (await import(f)).default as FunctionDef })),
+  );
+  const chosen = loaded.filter(({ def }) => !only || only.includes(def.name));
+  const files = chosen.map((c) => c.file);
+  const defs = chosen.map((c) => c.def);
   const result = await esbuild.build({
-    stdin: {
-      contents: entrySource(file, def),
-      resolveDir: root,
-      loader: 'ts',
-      sourcefile: `${def.name}.entry.ts`,
-    },
+    entryPoints: defs.map((def, i) => ({ in: `entry:${i}`, out: def.name })),
+    plugins: [
+      {
+        name: 'function-entries',
+        setup(b) {
+          b.onResolve({ filter: /^entry:\d+$/ }, (a) => ({ path: a.path, namespace: 'entry' }));
+          b.onLoad({ filter: /.*/, namespace: 'entry' }, (a) => {
+            const i = Number(a.path.slice('entry:'.length));
+            return { contents: entrySource(files[i]!, defs[i]!), resolveDir: root, loader: 'ts' };
+          });
+        },
+      },
+      ...plugins,
+    ],
+    absWorkingDir: root,
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -168,22 +185,30 @@ async function buildFunction(
     minify: true,
     metafile: true,
     legalComments: 'none',
-    outfile,
+    outdir: path.join(dist, 'functions'),
+    outExtension: { '.js': '.mjs' },
     logLevel: 'error',
-    plugins,
   });
-  const bad = Object.keys(result.metafile.inputs).filter((i) => FORBIDDEN.some((re) => re.test(i)));
-  const output = Object.values(result.metafile.outputs)[0];
-  for (const [i, { bytesInOutput }] of Object.entries(output?.inputs ?? {}))
-    if (bytesInOutput > 0 && FORBIDDEN_OUTPUT.some((re) => re.test(i))) bad.push(i);
-  if (bad.length) throw new Error(`${def.name}: edge bundle pulls in forbidden modules: ${bad.join(', ')}`);
-  const bytes = output?.bytes ?? 0;
-  if (bytes > BUNDLE_BUDGET_BYTES)
-    throw new Error(`${def.name}: ${bytes} bytes exceeds the ${BUNDLE_BUDGET_BYTES}-byte budget`);
+  const outputs = new Map(
+    Object.entries(result.metafile.outputs).map(([k, v]) => [path.resolve(root, k), v]),
+  );
   const { gzipSync } = await import('node:zlib');
-  const { readFile } = await import('node:fs/promises');
-  const gzip = gzipSync(await readFile(outfile)).byteLength;
-  return { name: def.name, file: outfile, bytes, gzip };
+  return Promise.all(
+    defs.map(async (def) => {
+      const file = path.join(dist, 'functions', `${def.name}.mjs`);
+      const output = outputs.get(file);
+      if (!output) throw new Error(`${def.name}: esbuild wrote no ${file}`);
+      const bad = Object.keys(output.inputs).filter((i) => FORBIDDEN.some((re) => re.test(i)));
+      for (const [i, { bytesInOutput }] of Object.entries(output.inputs))
+        if (bytesInOutput > 0 && FORBIDDEN_OUTPUT.some((re) => re.test(i))) bad.push(i);
+      if (bad.length)
+        throw new Error(`${def.name}: edge bundle pulls in forbidden modules: ${bad.join(', ')}`);
+      if (output.bytes > BUNDLE_BUDGET_BYTES)
+        throw new Error(`${def.name}: ${output.bytes} bytes exceeds the ${BUNDLE_BUDGET_BYTES}-byte budget`);
+      const gzip = gzipSync(await readFile(file)).byteLength;
+      return { name: def.name, file, bytes: output.bytes, gzip };
+    }),
+  );
 }
 
 async function buildNode(dist: string): Promise<void> {
@@ -221,9 +246,7 @@ export async function build(
     prebuiltDocument({ json, page: apiDocsPage() }),
     documentationOnlyResponses(responseNames),
   ];
-  const reports = (
-    await Promise.all((await functionFiles()).map((f) => buildFunction(f, dist, plugins, opts.only)))
-  ).filter((r) => r !== null);
+  const reports = await buildFunctions(await functionFiles(), dist, plugins, opts.only);
   if (opts.node ?? true) await buildNode(dist);
   await writeFile(path.join(dist, 'functions', 'sizes.json'), `${JSON.stringify(reports, null, 2)}\n`);
   return reports;

@@ -5,18 +5,15 @@
 import { hostname } from 'node:os';
 import { configOrExit } from '../lib/config/startup.ts';
 import { migrate } from '../lib/db/migrations-fs.ts';
-import { explainDbError, openDatabase, redactDatabaseUrl } from '../lib/db/startup.ts';
+import { exitOnDbError, openDatabase, redactDatabaseUrl } from '../lib/db/startup.ts';
 import { closeHttpPools } from '../lib/providers/http.ts';
 import { startApi } from '../lib/server/server.ts';
 import { createLogger } from '../lib/telemetry/log.ts';
-import { startWorker } from '../workers/main.ts';
+import { startWorker } from '../workers/worker.ts';
 
 const config = configOrExit();
 const log = createLogger(config.LOG_LEVEL, { process: 'dev' });
-const fail = (err: unknown): never => {
-  process.stderr.write(`npm start: ${explainDbError(err, config.DATABASE_URL).message}\n`);
-  process.exit(1);
-};
+const fail = exitOnDbError('npm start', config.DATABASE_URL);
 if (!config.DATABASE_URL) {
   log.info(
     { database: redactDatabaseUrl(undefined) },

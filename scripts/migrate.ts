@@ -3,16 +3,12 @@
 // message (the variable, the host, the likely fix) when the database cannot be used.
 import { configOrExit } from '../lib/config/startup.ts';
 import { migrate } from '../lib/db/migrations-fs.ts';
-import { explainDbError, openDatabase } from '../lib/db/startup.ts';
+import { exitOnDbError, openDatabase } from '../lib/db/startup.ts';
 
 const config = configOrExit();
-try {
-  const db = await openDatabase(config.DATABASE_URL, { poolMax: 1 });
-  const t0 = Date.now();
-  const applied = await migrate(db);
-  await db.close();
-  console.log(JSON.stringify({ applied, ms: Date.now() - t0 }));
-} catch (err) {
-  console.error(`migration failed: ${explainDbError(err, config.DATABASE_URL).message}`);
-  process.exit(1);
-}
+const fail = exitOnDbError('migration failed', config.DATABASE_URL);
+const db = await openDatabase(config.DATABASE_URL, { poolMax: 1 }).catch(fail);
+const t0 = Date.now();
+const applied = await migrate(db).catch(fail);
+await db.close().catch(fail);
+console.log(JSON.stringify({ applied, ms: Date.now() - t0 }));

@@ -2,8 +2,12 @@
 // test database is loaded from (creating a PGlite is ~3.5 s; loading a dump ~0.3 s), and,
 // without TEST_DATABASE_URL, says which suites that skips: a green run on PGlite alone
 // has not exercised LISTEN across connections, concurrent claims or the pg/Neon drivers.
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+// It also gives the run an empty directory for the edge build the bundle suites share
+// (test/support/edge-build.ts), removed afterwards.
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
 import { migrate } from '../lib/db/migrations-fs.ts';
 import { openPglite } from '../lib/db/pglite.ts';
 import { hasServer, PGLITE_TEMPLATE } from './support/db.ts';
@@ -31,7 +35,7 @@ async function serverOnlySuites(): Promise<string[]> {
   return found;
 }
 
-export default async function setup(): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (!hasServer) {
     const skipped = await serverOnlySuites();
     process.stderr.write(
@@ -46,4 +50,7 @@ export default async function setup(): Promise<void> {
   await mkdir('.data', { recursive: true });
   await writeFile(PGLITE_TEMPLATE, Buffer.from(await dump.arrayBuffer()));
   await db.close();
+  const edgeBuildDir = await mkdtemp(join(tmpdir(), 'aisvc-edge-build-'));
+  project.provide('edgeBuildDir', edgeBuildDir);
+  return () => rm(edgeBuildDir, { recursive: true, force: true });
 }

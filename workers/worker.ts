@@ -1,6 +1,6 @@
 // Assembles a worker from a Config and an open database: the runner with the built-in
 // handlers (or the caller's), the lease reaper, the probe server and Prometheus metrics.
-// workers/main.ts runs it as its own process; scripts/dev.ts runs it beside the API in
+// scripts/worker.ts runs it as its own process; scripts/dev.ts runs it beside the API in
 // one process on PGlite; benchmarks pass an in-process no-op handler.
 import { hostname } from 'node:os';
 import { workerId as configuredWorkerId } from '../lib/config/load.ts';
@@ -234,7 +234,7 @@ async function migrateWithRetry(
       const delay = backoff.next();
       runner.reportDbError(err, 'migrate');
       const fields = { err: describeError(err), transient: isTransientDbError(err), retry_in_ms: delay };
-      // An unreachable database is already said once by the runner and, by workers/main.ts,
+      // An unreachable database is already said once by the runner and, by scripts/worker.ts,
       // once per attempt with the fix; a migration failing on a reachable one is an error.
       if (fields.transient) log.debug(fields, 'migration failed; retrying');
       else log.error(fields, 'migration failed; retrying');

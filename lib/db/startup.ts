@@ -50,6 +50,17 @@ function hostOf(databaseUrl: string): { host: string; user: string; database: st
   }
 }
 
+/**
+ * For an entry point that cannot run without its database: the problem explained on one
+ * line of stderr after `prefix` (which process), then exit 1. Use as `.catch(...)`.
+ */
+export function exitOnDbError(prefix: string, databaseUrl: string | undefined): (err: unknown) => never {
+  return (err) => {
+    process.stderr.write(`${prefix}: ${explainDbError(err, databaseUrl).message}\n`);
+    process.exit(1);
+  };
+}
+
 /** Explains why the database at DATABASE_URL could not be opened or reached. */
 export function explainDbError(err: unknown, databaseUrl: string | undefined): DatabaseStartupError {
   if (err instanceof DatabaseStartupError) return err;

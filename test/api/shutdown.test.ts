@@ -35,7 +35,7 @@ describe('API process shutdown', () => {
       databaseUrl = created.url;
       drop = created.drop;
     }
-    child = spawn(process.execPath, ['--import', 'tsx', 'lib/server/main.ts'], {
+    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/api.ts'], {
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,

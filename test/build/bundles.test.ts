@@ -1,20 +1,19 @@
-// Every per-route edge bundle, built fresh, imported as a module and called with a real
-// Request — the database reached through the Neon driver over a loopback WebSocket proxy,
-// as on an edge platform in front of a self-hosted PostgreSQL.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+// Every per-route edge bundle, built fresh (once per run, shared with workerd.test.ts),
+// imported as a module and called with a real Request — the database reached through the
+// Neon driver over a loopback WebSocket proxy, as on an edge platform in front of a
+// self-hosted PostgreSQL.
+import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { BUNDLE_BUDGET_BYTES, type BundleReport, build } from '../../scripts/build.ts';
+import { BUNDLE_BUDGET_BYTES, type BundleReport } from '../../scripts/build.ts';
 import { freshDb, hasServer, type TestDb } from '../support/db.ts';
+import { edgeBuild } from '../support/edge-build.ts';
 import { startWsProxy, type WsProxy } from '../support/ws-proxy.ts';
 
 type Bundle = { fetch(req: Request, env?: Record<string, string>): Promise<Response> };
 
 describe.skipIf(!hasServer)('edge bundles through the Neon driver', () => {
-  let out: string;
   let reports: BundleReport[];
   let t: TestDb;
   let proxy: WsProxy;
@@ -22,8 +21,7 @@ describe.skipIf(!hasServer)('edge bundles through the Neon driver', () => {
   const bundles = new Map<string, Bundle>();
 
   beforeAll(async () => {
-    out = await mkdtemp(path.join(tmpdir(), 'aisvc-build-'));
-    reports = await build(out, { node: false });
+    reports = (await edgeBuild()).reports;
     t = await freshDb('pg');
     const u = new URL(t.url!);
     proxy = await startWsProxy(u.hostname, Number(u.port || 5432));
@@ -42,7 +40,6 @@ describe.skipIf(!hasServer)('edge bundles through the Neon driver', () => {
   afterAll(async () => {
     await proxy?.close();
     await t?.cleanup();
-    if (out) await rm(out, { recursive: true, force: true });
   });
 
   const call = async (name: string, method: string, p: string, body?: unknown, auth = true) => {

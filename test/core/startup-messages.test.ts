@@ -27,7 +27,7 @@ const noStack = /\n\s+at /;
 
 describe('start-up messages', () => {
   it('the API on an unreachable DATABASE_URL: exit 1, the variable, the host, the fix, no password', async () => {
-    const r = await run('lib/server/main.ts', {
+    const r = await run('scripts/api.ts', {
       DATABASE_URL: 'postgres://alice:s3cr3t-pw@127.0.0.1:1/jobs',
       LOG_LEVEL: 'warn',
     });
@@ -40,7 +40,7 @@ describe('start-up messages', () => {
   });
 
   it('the API on a DATABASE_URL that is not a database URL: exit 1, what to write instead', async () => {
-    const r = await run('lib/server/main.ts', {
+    const r = await run('scripts/api.ts', {
       DATABASE_URL: 'mysql://bob:hunter2@db.internal/x',
       LOG_LEVEL: 'warn',
     });
@@ -52,7 +52,7 @@ describe('start-up messages', () => {
   });
 
   it('LOG_LEVEL=verbose lists the allowed values', async () => {
-    const r = await run('lib/server/main.ts', { LOG_LEVEL: 'verbose' });
+    const r = await run('scripts/api.ts', { LOG_LEVEL: 'verbose' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       'LOG_LEVEL: one of fatal, error, warn, info, debug, trace, silent (got "verbose")',
@@ -60,7 +60,7 @@ describe('start-up messages', () => {
   });
 
   it('the worker on an unreachable database keeps retrying, one explained line per attempt', async () => {
-    const w = start('workers/main.ts', {
+    const w = start('scripts/worker.ts', {
       DATABASE_URL: 'postgres://alice:s3cr3t-pw@127.0.0.1:1/jobs',
       LOG_LEVEL: 'error',
     });
@@ -94,7 +94,7 @@ describe('start-up messages', () => {
     async () => {
       const u = new URL(TEST_DATABASE_URL!);
       u.pathname = '/aisvc_no_such_db';
-      const r = await run('lib/server/main.ts', { DATABASE_URL: u.toString(), LOG_LEVEL: 'warn' });
+      const r = await run('scripts/api.ts', { DATABASE_URL: u.toString(), LOG_LEVEL: 'warn' });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('database "aisvc_no_such_db" does not exist');
       expect(r.stderr).toContain('createdb aisvc_no_such_db');

@@ -1,10 +1,9 @@
 // Every edge bundle in a real edge runtime: workerd (through Miniflare) loads each file of
-// dist/functions as built, and serves requests against the test PostgreSQL through the
-// Neon WebSocket driver and a loopback WebSocket→TCP proxy (what Neon's proxy does).
+// dist/functions as built (the run's one edge build, shared with bundles.test.ts), and
+// serves requests against the test PostgreSQL through the Neon WebSocket driver and a loopback WebSocket→TCP proxy (what Neon's proxy does).
 // Also: a database outage answers 503 `unavailable` in the envelope on every querying
 // bundle, and healthz needs no DATABASE_URL.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,8 +16,8 @@ import { openPg } from '../../lib/db/pg.ts';
 import type { Db } from '../../lib/db/port.ts';
 import { buildApi } from '../../lib/server/server.ts';
 import { silentLogger } from '../../lib/telemetry/port.ts';
-import { build } from '../../scripts/build.ts';
 import { createServerDatabase, hasServer } from '../support/db.ts';
+import { edgeBuild } from '../support/edge-build.ts';
 import { startWsProxy, type WsProxy } from '../support/ws-proxy.ts';
 
 const TOKEN = 'edge-token-123';
@@ -29,39 +28,57 @@ const json = (body: unknown) => ({
   body: JSON.stringify(body),
 });
 
-let out: string;
+/** Requests to querying bundles with the database unreachable. */
+const OUTAGE_PROBES: [string, string, RequestInit?][] = [
+  [
+    'jobs-create',
+    '/api/v1/jobs',
+    json({ owner_service: 'e', owner_ref: 'r', task_type: 't', model_profile: 'p', input: {} }),
+  ],
+  ['jobs-get', '/api/v1/jobs/0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f80', { headers: auth }],
+  ['jobs-list', '/api/v1/jobs', { headers: auth }],
+  ['jobs-claim', '/api/v1/jobs/claim', json({ worker_id: 'w' })],
+  ['stats', '/api/v1/stats', { headers: auth }],
+  ['jobs-reap', '/api/v1/jobs/reap', json({})],
+];
+
 let names: string[];
+/** Each bundle's source, by name. */
+const sources = new Map<string, string>();
 let server: { url: string; drop(): Promise<void> };
 let pg: Db;
 let proxy: WsProxy;
 let mf: Miniflare;
 let dead: Miniflare;
 
+// The bundle handed over as its one module: Miniflare then does not parse it in Node to
+// look for imports (~0.3 s of CPU per bundle); workerd still loads and links it, so an
+// import the build left in fails here.
 const worker = (name: string, bindings: Record<string, string>) => ({
   name,
-  modules: true,
-  modulesRoot: out,
-  scriptPath: path.join(out, 'functions', `${name}.mjs`),
+  modules: [{ type: 'ESModule', path: `${name}.mjs`, contents: sources.get(name) }],
   compatibilityDate: '2025-09-15',
   bindings: { AI_SERVICE_TOKEN: TOKEN, LOG_LEVEL: 'silent', ...bindings },
 });
 
 describe.skipIf(!hasServer)('edge bundles in workerd', () => {
   beforeAll(async () => {
-    out = await mkdtemp(path.join(tmpdir(), 'aisvc-edge-'));
-    names = (await build(out, { node: false })).map((r) => r.name);
+    const { dir, reports } = await edgeBuild();
+    names = reports.map((r) => r.name);
+    for (const n of names) sources.set(n, await readFile(path.join(dir, 'functions', `${n}.mjs`), 'utf8'));
     server = await createServerDatabase();
     pg = openPg(server.url, { max: 2 });
     await migrate(pg);
     proxy = await startWsProxy('127.0.0.1', Number(new URL(server.url).port || 5432));
     const live = { DATABASE_URL: server.url, NEON_WS_PROXY: proxy.address, NEON_INSECURE: '1' };
     mf = new Miniflare({ workers: names.map((n) => worker(n, live)) as never });
-    // The same bundles with the database unreachable (nothing listens on port 1), and
-    // healthz with no DATABASE_URL at all.
+    // The probed bundles and readyz with the database unreachable (nothing listens on
+    // port 1), and healthz with no DATABASE_URL at all. Only those: every bundle loading
+    // in workerd is shown by `mf`, and each one more here is startup time.
     const down = { DATABASE_URL: server.url, NEON_WS_PROXY: '127.0.0.1:1', NEON_INSECURE: '1' };
     dead = new Miniflare({
       workers: [
-        ...names.map((n) => worker(n, down)),
+        ...[...OUTAGE_PROBES.map(([n]) => n), 'readyz'].map((n) => worker(n, down)),
         { ...worker('healthz', {}), name: 'healthz-bare' },
       ] as never,
     });
@@ -73,7 +90,6 @@ describe.skipIf(!hasServer)('edge bundles in workerd', () => {
     await proxy?.close();
     await pg?.close();
     await server?.drop();
-    if (out) await rm(out, { recursive: true, force: true });
   });
 
   const call = async (m: Miniflare, name: string, p: string, init?: RequestInit) => {
@@ -161,19 +177,7 @@ describe.skipIf(!hasServer)('edge bundles in workerd', () => {
   }, 120_000);
 
   it('a database outage answers 503 unavailable in the envelope on every bundle that queries', async () => {
-    const probes: [string, string, RequestInit?][] = [
-      [
-        'jobs-create',
-        '/api/v1/jobs',
-        json({ owner_service: 'e', owner_ref: 'r', task_type: 't', model_profile: 'p', input: {} }),
-      ],
-      ['jobs-get', '/api/v1/jobs/0191f6a2-7c3e-7d2a-9b1e-2f4c5d6e7f80', { headers: auth }],
-      ['jobs-list', '/api/v1/jobs', { headers: auth }],
-      ['jobs-claim', '/api/v1/jobs/claim', json({ worker_id: 'w' })],
-      ['stats', '/api/v1/stats', { headers: auth }],
-      ['jobs-reap', '/api/v1/jobs/reap', json({})],
-    ];
-    for (const [name, p, init] of probes) {
+    for (const [name, p, init] of OUTAGE_PROBES) {
       const r = await call(dead, name, p, init);
       expect([name, r.status, r.body?.error?.code]).toEqual([name, 503, 'unavailable']);
     }

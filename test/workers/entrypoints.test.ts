@@ -22,7 +22,7 @@ function run(script: string, env: Record<string, string>) {
 
 describe('entry points', () => {
   it('the worker exits 1 on a bad configuration, naming the variable', async () => {
-    const r = await run('workers/main.ts', { WORKER_CLAIM_LIMIT: 'lots', WORKER_POLL_INTERVAL: 'soon' });
+    const r = await run('scripts/worker.ts', { WORKER_CLAIM_LIMIT: 'lots', WORKER_POLL_INTERVAL: 'soon' });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/WORKER_CLAIM_LIMIT/);
     expect(r.stderr).toMatch(/WORKER_POLL_INTERVAL/);

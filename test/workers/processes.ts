@@ -1,4 +1,4 @@
-// Test plumbing for worker processes and database outages: spawn `workers/main.ts` as a
+// Test plumbing for worker processes and database outages: spawn `scripts/worker.ts` as a
 // real child process (one Node process, so signals reach the worker itself), read its
 // probe URL from its log, and a loopback TCP proxy in front of PostgreSQL that can be
 // cut (connections dropped, new ones refused) and restored on the same port.
@@ -16,7 +16,7 @@ export interface WorkerProcess {
 }
 
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/worker.ts'], {
     env: {
       PATH: process.env.PATH,
       LOG_LEVEL: 'info',

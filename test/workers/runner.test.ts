@@ -126,6 +126,9 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
     expect(peak).toBeLessThanOrEqual(50);
     expect(c.counts['batches']).toBeGreaterThan(0);
     expect(c.counts['batches']).toBeLessThan(100); // group commit: far fewer statements than jobs
+    // The runner counts a completion once its batch's commit has answered, which can be
+    // after the test sees the rows: wait for the count, then check it is exact.
+    await waitFor(() => r.status().counters.completed >= 300, 'the runner to count 300 completions');
     expect(r.status().counters).toMatchObject({ claimed: 300, completed: 300, lease_lost: 0 });
     const row = (await db.query<JobRow>('SELECT * FROM ai_jobs LIMIT 1')).rows[0]!;
     expect(row.result).toEqual({ ok: true });
@@ -142,6 +145,7 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
     const job = await addJob(db, { task_type: 'noop' });
     await waitForStatus(db, job.id, 'completed');
     expect(c.counts['claims']).toBeGreaterThan(before);
+    await waitFor(() => r.status().counters.completed >= 1, 'the runner to count the completion');
     expect(r.status().counters.completed).toBe(1);
   });
 
@@ -197,6 +201,7 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
     expect(done.result).toEqual({ fresh: true });
     expect(done.lease_token).not.toBe(running.lease_token);
     expect(r.status().counters.lease_lost).toBe(1);
+    await waitFor(() => r.status().counters.completed >= 1, 'the runner to count the completion');
     expect(r.status().counters.completed).toBe(1);
   });
 
@@ -366,6 +371,7 @@ describe.each(WORKER_DRIVERS)('runner on %s', (driver) => {
     await waitForStatus(db, good.id, 'completed');
     const row = await waitForStatus(db, bad.id, 'failed');
     expect(row.error_category).toBe('invalid_output');
+    await waitFor(() => r.status().counters.completed >= 1, 'the runner to count the completion');
     expect(r.status().counters.completed).toBe(1);
   });
   it('beats every lease/3: none before it is due, one per job when it is, and the lease moves', async () => {
