@@ -412,7 +412,11 @@ if (isMain(import.meta.url)) {
   };
   const what = args.find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 'burndown';
   const VARIANTS = Object.keys(claims) as Variant[];
-  const onlyArg = args.indexOf('--only') >= 0 ? args[args.indexOf('--only') + 1]!.split(',') : VARIANTS;
+  // Without --only, the variants this command ran before claim-010 and unprepared were added;
+  // name those two to run them.
+  const DEFAULT_VARIANTS: Variant[] = ['round-one', 'two-stmt', 'two-stmt+limits', 'control', 'limits'];
+  const onlyArg =
+    args.indexOf('--only') >= 0 ? args[args.indexOf('--only') + 1]!.split(',') : DEFAULT_VARIANTS;
   for (const v of onlyArg) if (!VARIANTS.includes(v as Variant)) throw new Error(`unknown variant ${v}`);
   if (what === 'burndown')
     await burndown(flag('--n', 20_000), flag('--runs', 3), flag('--owners', 2), onlyArg as Variant[]);
