@@ -53,8 +53,9 @@ describe.each(WORKER_DRIVERS)('LLM worker on %s', (driver) => {
       LLM_BASE_URL: llm.url,
       LLM_API_KEY: KEY,
       LLM_MODEL: MODEL,
-      // Short enough for the hang case, long enough for a loaded CI machine (PGlite shares the event loop).
-      LLM_TIMEOUT: '1500ms',
+      // Short enough for the hang case, long enough for a loaded CI machine (PGlite shares
+      // the event loop; with two test files at once on 2 CPUs an answer took over 1.5 s).
+      LLM_TIMEOUT: '2500ms',
       WORKER_CLAIM_LIMIT: '8',
       ...env,
     });
@@ -142,8 +143,9 @@ describe.each(WORKER_DRIVERS)('LLM worker on %s', (driver) => {
         return rows.size === Object.keys(behaviours).length;
       },
       'every job to be attempted once',
-      5_000,
-      10,
+      10_000,
+      // Well inside the ≥ 1 s backoff; polling faster only crowds PGlite's event loop.
+      50,
     );
     const row = (m: string) => rows.get(ids[m]!)!;
     const expected: Record<string, [JobRow['status'], string]> = {
@@ -169,7 +171,8 @@ describe.each(WORKER_DRIVERS)('LLM worker on %s', (driver) => {
     expect(row('bad').error_message).toMatch(/temperature out of range/);
 
     // The worker itself retries e500 once its backoff has passed (no poke from the test).
-    const retried = await waitForStatus(db, ids['e500']!, 'completed', 4_000);
+    // Backoff 1-2 s, then a poll: the bound only stops a test that would hang.
+    const retried = await waitForStatus(db, ids['e500']!, 'completed', 10_000);
     expect(retried).toMatchObject({ attempts: 2, error_category: null });
     expect(retried.result).toMatchObject({ content: 'recovered' });
     // Nothing stays running: after a stop, whatever was mid-retry finished or was released.
