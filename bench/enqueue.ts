@@ -1,13 +1,21 @@
-// Enqueue rate: N jobs (≈200-byte input) in 1000-job batches — our createJobs (one
-// INSERT … SELECT FROM jsonb_to_recordset per batch, in a transaction) vs pg-boss
-// `insert` and graphile-worker `addJobs`, each on a fresh database, runs interleaved.
+// Enqueue rate: N jobs (≈200-byte input) in 1000-job batches, one batch at a time from
+// one client — our createJobs (one INSERT … SELECT FROM jsonb_to_recordset per batch, in
+// a transaction), our POST /api/v1/jobs/batch (the API in its own process, `defaults`
+// for the fields every item shares, as a caller would send it) vs pg-boss `insert` and
+// graphile-worker `addJobs`, each on a fresh database, runs interleaved and rotated.
+// Targets (issue 14): both of ours ≥ 1× graphile-worker and ≥ 1.5× pg-boss.
+import { Pool } from 'undici';
 import type { Db } from '../lib/db/port.ts';
 import { createJobs } from '../lib/jobs/create.ts';
+import { startServer } from './lib/child.ts';
 import { createDatabase, createMigrated } from './lib/db.ts';
-import { batches, benchJob, INPUT_BYTES } from './lib/jobs.ts';
+import { batches, benchInput, benchJob, INPUT_BYTES, MODEL_PROFILE, TASK_TYPE } from './lib/jobs.ts';
 import { enqueueBoss, enqueueGraphile, graphileUtils, startBoss } from './lib/peers.ts';
 import { type Row, row, type ScenarioResult } from './lib/report.ts';
 import { midMedian } from './lib/stats.ts';
+import { check } from './lib/targets.ts';
+
+const TOKEN = 'bench-token-0123456789';
 
 /** Our batch create, 1000 jobs per createJobs call. */
 export async function enqueueOurs(db: Db, n: number, batchSize = 1000): Promise<void> {
@@ -18,7 +26,54 @@ export async function enqueueOurs(db: Db, n: number, batchSize = 1000): Promise<
   }
 }
 
+/**
+ * Our HTTP batch route, 1000 jobs per POST /api/v1/jobs/batch: the clock runs from the
+ * first request to the last answer (the API process is started and warm before).
+ */
+async function enqueueHttpBatch(n: number): Promise<number> {
+  const b = await createMigrated('enq_http', 2);
+  const api = await startServer('api.ts', {
+    DATABASE_URL: b.url,
+    AI_SERVICE_TOKEN: TOKEN,
+    MIGRATE_ON_START: 'false',
+  });
+  const pool = new Pool(`http://127.0.0.1:${api.port}`, { connections: 1 });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
+  const post = async (from: number, to: number) => {
+    const jobs = [];
+    for (let i = from; i < to; i++) jobs.push({ owner_ref: `ref-${i}`, input: benchInput(i) });
+    const r = await pool.request({
+      path: '/api/v1/jobs/batch',
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        defaults: { owner_service: 'bench', task_type: TASK_TYPE, model_profile: MODEL_PROFILE },
+        jobs,
+      }),
+    });
+    const text = await r.body.text();
+    if (r.statusCode !== 200)
+      throw new Error(`POST /api/v1/jobs/batch: ${r.statusCode} ${text.slice(0, 300)}`);
+  };
+  try {
+    // Warm the route (JIT, pool connections, the unserved check) on jobs that are not counted.
+    await post(n, n + 10);
+    const t0 = performance.now();
+    for (const [from, to] of batches(n)) await post(from, to);
+    const ms = performance.now() - t0;
+    const count = await b.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ai_jobs');
+    if (count.rows[0]!.n !== n + 10)
+      throw new Error(`http batch: ${count.rows[0]!.n - 10} of ${n} jobs created`);
+    return ms;
+  } finally {
+    await pool.close();
+    await api.stop();
+    await b.drop();
+  }
+}
+
 const ENQUEUERS = {
+  'ours (POST /jobs/batch)': enqueueHttpBatch,
   'ours (createJobs)': async (n: number) => {
     const b = await createMigrated('enq_ours', 2);
     try {
@@ -65,10 +120,20 @@ export async function enqueue(opts: {
   const log = opts.log ?? (() => {});
   const names = Object.keys(ENQUEUERS) as Enqueuer[];
   const rates = new Map<Enqueuer, number[]>(names.map((k) => [k, []]));
+  const failures: string[] = [];
   for (let r = 0; r < opts.runs; r++) {
     for (let i = 0; i < names.length; i++) {
       const name = names[(i + r) % names.length]!;
-      const ms = await ENQUEUERS[name](opts.n);
+      let ms: number;
+      try {
+        ms = await ENQUEUERS[name](opts.n);
+      } catch (e) {
+        // One failed sample must not discard the others: say so and go on.
+        const msg = e instanceof Error ? e.message : String(e);
+        log(`  enqueue n=${opts.n} run ${r + 1}/${opts.runs} ${name}: FAILED ${msg}`);
+        failures.push(`enqueue ${name} run ${r + 1}: FAILED — ${msg}`);
+        continue;
+      }
       const rate = opts.n / (ms / 1000);
       rates.get(name)!.push(rate);
       log(`  enqueue n=${opts.n} run ${r + 1}/${opts.runs} ${name}: ${rate.toFixed(0)} jobs/s`);
@@ -77,13 +142,29 @@ export async function enqueue(opts: {
   const section = `enqueue ${opts.n.toLocaleString('en-US')} (1000/batch)`;
   const med = new Map([...rates].map(([k, xs]) => [k, midMedian(xs)]));
   const rows: Row[] = names.map((k) => row(section, k, med.get(k)!, 'jobs/s', { runs: rates.get(k)! }));
-  const ours = med.get('ours (createJobs)')!;
-  rows.push(row(section, 'ours / pg-boss', ours / med.get('pg-boss (insert)')!, '×'));
-  rows.push(row(section, 'ours / graphile-worker', ours / med.get('graphile-worker (addJobs)')!, '×'));
+  const boss = med.get('pg-boss (insert)')!;
+  const graphile = med.get('graphile-worker (addJobs)')!;
+  for (const ours of ['ours (POST /jobs/batch)', 'ours (createJobs)'] as const) {
+    const vsGraphile = med.get(ours)! / graphile;
+    const vsBoss = med.get(ours)! / boss;
+    rows.push(
+      row(section, `${ours} / graphile-worker`, vsGraphile, '×', {
+        target: check('enqueue-vs-graphile', '≥ 1×', vsGraphile >= 1),
+      }),
+    );
+    rows.push(
+      row(section, `${ours} / pg-boss`, vsBoss, '×', {
+        target: check('enqueue-vs-pgboss', '≥ 1.5×', vsBoss >= 1.5),
+      }),
+    );
+  }
   return {
     rows,
     notes: [
-      `Enqueue: ${INPUT_BYTES}-byte inputs, sequential 1000-job batches from one client, fresh database per run.`,
+      ...failures,
+      `Enqueue: ${INPUT_BYTES}-byte inputs, sequential 1000-job batches from one client, fresh database per run; ` +
+        'POST /jobs/batch: the API (bench/servers/api.ts) in its own process, one undici connection, ' +
+        '`defaults` {owner_service, task_type, model_profile} and {owner_ref, input} per item.',
     ],
   };
 }

@@ -15,6 +15,7 @@ import { createMigrated } from './lib/db.ts';
 import { benchJob, TASK_TYPE } from './lib/jobs.ts';
 import { type Row, row, type ScenarioResult } from './lib/report.ts';
 import { midMedian, percentile, sleep, until } from './lib/stats.ts';
+import { check } from './lib/targets.ts';
 
 export async function latencyRun(
   samples: number,
@@ -95,7 +96,7 @@ export async function latency(opts: {
     rows.push(
       row(section, `${variant.name} p50`, m50, 'ms', {
         runs: p50[v]!,
-        ...(v === 0 && { target: { text: 'p50 < 10 ms', ok: m50 < 10 } }),
+        ...(v === 0 && { target: check('create-to-claim', 'p50 < 10 ms', m50 < 10) }),
       }),
     );
     rows.push(row(section, `${variant.name} p99`, midMedian(p99[v]!), 'ms', { runs: p99[v]! }));

@@ -2,6 +2,9 @@
 export const SCENARIOS = [
   'enqueue',
   'burndown',
+  'queues',
+  'burst',
+  'tokens',
   'latency',
   'http',
   'scale',
@@ -63,7 +66,10 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     } else if (a === '--help' || a === '-h') {
       console.log(
         `npm run bench [-- --full] [--only ${SCENARIOS.join(',')}] [--runs N] [--n 20000,100000]\n` +
-          'Short sizes by default (< ~5 min); --full runs the issue sizes (20k/100k burn-down, 1M scale).\n' +
+          'Short sizes by default: burn-down 5k, enqueue/queues/burst 10k, scale 1M (20 calls per p50).\n' +
+          '--full runs the issue sizes: burn-down 20k and 100k, enqueue 100k, queues/burst 20k, scale 100k and 1M;\n' +
+          '`--only scale --full` adds 10M rows to the scale (alone: it takes ~20 min).\n' +
+          "--n overrides a scenario's size(s) (scale: the row counts; tokens: the job count).\n" +
           "'explain' (EXPLAIN ANALYZE at 1M → docs/explain-1m.txt) 'schema' (cost of each index/trigger) and 'profile' (CPU profiles) run only when named in --only.",
       );
       process.exit(0);

@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 
-const TICK_MS = 10; // USER_HZ = 100 on Linux
+export const TICK_MS = 10; // USER_HZ = 100 on Linux
 
-function ticks(pid: number): number | null {
+export function ticks(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

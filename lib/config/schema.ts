@@ -326,6 +326,9 @@ export const configShape = {
   PROFILE_LIMITS: numberMap(0, 1_000_000, true),
   TASK_TYPE_LIMITS: numberMap(0, 1_000_000, true),
   PROFILE_TOKEN_BUDGETS: numberMap(1, 1_000_000_000, true),
+  // 1: a budgeted job reserves its max_tokens; below 1, that quantile of what the
+  // profile's recent answers used of their max_tokens (lib/jobs/claim.ts, `learned`).
+  TOKEN_ESTIMATE_QUANTILE: fraction(1),
   OWNER_WEIGHTS: numberMap(0.001, 1000, false),
   OWNER_MAX_PRIORITY: numberMap(-1_000_000, 1_000_000, true),
   REJECT_UNSERVED: bool(false),

@@ -11,4 +11,6 @@ export const MIGRATIONS = [
   '008_console.sql',
   '009_caller_tokens.sql',
   '010_claim_controls.sql',
+  '011_cheaper_claim_controls.sql',
+  '012_token_usage_index.sql',
 ] as const;

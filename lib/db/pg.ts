@@ -29,25 +29,34 @@ export function openPg(url: string, opts: PgOptions = {}): Db {
   pool.on('error', (err) => opts.onError?.(err));
 
   const stale = new Set<string>();
-  const query = async <T>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>> => {
-    // Statements marked with prepared() go as named statements: parsed and planned once
-    // per pooled connection (node-postgres remembers which names each connection has).
+  // Statements marked with prepared() go as named statements: parsed and planned once
+  // per connection (node-postgres remembers which names each connection has), on the
+  // pool and inside transactions alike (the claim runs in both).
+  const run = async <T>(
+    target: pg.Pool | pg.PoolClient,
+    text: string,
+    params: readonly unknown[] | undefined,
+    inTx: boolean,
+  ): Promise<QueryResult<T>> => {
     const name = preparedName(text);
     if (name && !stale.has(name)) {
       try {
-        const r = await pool.query({ name, text, values: params as unknown[] | undefined });
+        const r = await target.query({ name, text, values: params as unknown[] | undefined });
         return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
       } catch (err) {
         // "cached plan must not change result type": a migration changed the table under
         // a prepared `SELECT *`/`RETURNING *` (a rolling deploy). The statement did not
-        // run; from now on this process sends it unprepared.
+        // run; from now on this process sends it unprepared. Inside a transaction the
+        // error has aborted it: the caller sees the error and repeats the whole request.
         if ((err as { code?: string }).code !== '0A000') throw err;
         stale.add(name);
+        if (inTx) throw err;
       }
     }
-    const r = await pool.query(text, params as unknown[] | undefined);
+    const r = await target.query(text, params as unknown[] | undefined);
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   };
+  const query = <T>(text: string, params?: readonly unknown[]) => run<T>(pool, text, params, false);
 
   return {
     driver: 'pg',
@@ -55,7 +64,16 @@ export function openPg(url: string, opts: PgOptions = {}): Db {
     async exec(sql) {
       await pool.query(sql);
     },
-    transaction: (fn) => inTransaction(() => pool.connect(), fn),
+    transaction: (fn) =>
+      inTransaction(async () => {
+        const client = await pool.connect();
+        return {
+          query: (text, params) => run(client, text, params, true),
+          release: (destroy) => client.release(destroy),
+          on: (event, listener) => client.on(event, listener),
+          removeListener: (event, listener) => client.removeListener(event, listener),
+        };
+      }, fn),
     async listen(channel, onNotify, onLost) {
       // A dedicated client: LISTEN is per session, and a pooled client would lose it.
       const client = new pg.Client({

@@ -20,7 +20,14 @@
 //     SKIP LOCKED), ordered by fair share — (slots the owner holds in that profile + its
 //     rank) / its weight — then priority (capped per owner), stopping at each group's
 //     free slots and token budget.
+//
+// The text is fixed and runs as a named prepared statement on the pg driver (parsed once
+// per connection; planned per call for its first five executions, then with a generic
+// plan when PostgreSQL finds it no dearer). Its shape keeps both kinds of plan on the
+// indexes whatever the statistics (test/core/claim-statement.test.ts): each triple's jobs
+// as one range of ai_jobs_owner_claim_idx, and one primary-key probe per chosen job.
 import type { Db, Queryable } from '../db/port.ts';
+import { prepared } from '../db/prepared.ts';
 import { EMPTY_POLICY, type QueuePolicy } from '../queues/policy.ts';
 import type { JobRow } from './row.ts';
 import { BACKOFF } from './transitions.ts';
@@ -44,11 +51,13 @@ const REAP_PER_CLAIM = 100;
 export const CONTROL_LOCK = 0x61697163;
 export const GROUP_LOCK = 0x61697167;
 
-export const CLAIM = `
+export const CLAIM = prepared(
+  'aisvc_claim',
+  `
 WITH RECURSIVE controls AS MATERIALIZED (
   SELECT * FROM ai_claim_controls($3::text[], $4::text[], $6::jsonb, $2::int)
 ), usage AS (
-  SELECT g, max_running, budget, running, reserved FROM controls WHERE locked
+  SELECT g, max_running, budget, running, reserved, token_factor FROM controls WHERE locked
 ), blocked AS (
   -- Nothing is claimed from a group that is paused, full, out of tokens, or limited
   -- without this claim holding its lock (a group outside the worker's filter).
@@ -102,12 +111,19 @@ WITH RECURSIVE controls AS MATERIALIZED (
     ORDER BY j.owner_service, j.task_type, j.model_profile LIMIT 1
   ) nx
 ), cand AS (
+  -- Each triple's ready jobs in priority order: one range of ai_jobs_owner_claim_idx,
+  -- whatever the statistics and in a generic plan too. The profile is matched by a range
+  -- (>= and <=), not an equality, and heads the ORDER BY: only that index then yields the
+  -- order without sorting the triple's whole backlog. With three equalities the planner
+  -- may read ai_jobs_claim_idx (priority order) and filter by owner instead, which after
+  -- an ANALYZE that saw one caller walks that caller's whole backlog for every other
+  -- caller (10,000 rows read per claim of 4, 12 ms, behind a 20,000-job backlog).
   SELECT c.* FROM triples CROSS JOIN LATERAL (
     SELECT j.id, j.owner_service, j.task_type, j.model_profile, j.priority, j.run_after, j.input
     FROM ai_jobs j
     WHERE j.status = 'pending' AND j.owner_service = triples.o AND j.task_type = triples.t
-      AND j.model_profile = triples.p AND j.run_after <= now()
-    ORDER BY j.priority DESC, j.run_after, j.id
+      AND j.model_profile >= triples.p AND j.model_profile <= triples.p AND j.run_after <= now()
+    ORDER BY j.model_profile, j.priority DESC, j.run_after, j.id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
   ) c
@@ -130,13 +146,16 @@ WITH RECURSIVE controls AS MATERIALIZED (
                                                 ORDER BY c.priority DESC, c.run_after, c.id))
            / coalesce(($6::jsonb -> 'weights' ->> c.owner_service)::float8,
                       ($6::jsonb -> 'weights' ->> '*')::float8, 1) AS share,
-         -- Worst case KV-cache tokens: prompt characters / 4 + max_tokens.
+         -- KV-cache tokens: prompt characters / 4 + max_tokens (the worst case), or the
+         -- share of max_tokens the profile's answers use (TOKEN_ESTIMATE_QUANTILE < 1:
+         -- token_factor from ai_claim_controls).
          CASE WHEN b.budget IS NOT NULL THEN
            (length(coalesce(c.input ->> 'system', '')) + length(coalesce(c.input ->> 'user', ''))
             + CASE WHEN c.input ? 'messages' THEN length((c.input -> 'messages')::text) ELSE 0 END) / 4
-           + CASE WHEN jsonb_typeof(c.input -> 'max_tokens') = 'number'
-                  THEN LEAST((c.input ->> 'max_tokens')::numeric, 1000000000)::int
-                  ELSE ($6::jsonb ->> 'default_max_tokens')::int END
+           + ceil(CASE WHEN jsonb_typeof(c.input -> 'max_tokens') = 'number'
+                       THEN LEAST((c.input ->> 'max_tokens')::numeric, 1000000000)
+                       ELSE ($6::jsonb ->> 'default_max_tokens')::numeric END
+                  * LEAST(coalesce(b.token_factor, 1), 1)::numeric)::int
          END AS cost
   FROM cand c
   LEFT JOIN owner_running r ON r.owner_service = c.owner_service AND r.model_profile = c.model_profile
@@ -162,20 +181,23 @@ WITH RECURSIVE controls AS MATERIALIZED (
   UPDATE ai_jobs AS j
   SET status = 'running', worker_id = $1, lease_token = gen_random_uuid(), attempts = j.attempts + 1,
       lease_expires_at = now() + make_interval(secs => $5::double precision / 1000), lease_ms = $5,
-      token_cost = chosen.cost, tokens_used = NULL,
+      token_cost = x.cost, tokens_used = NULL,
       started_at = now(), updated_at = now(), finished_at = NULL, duration_ms = NULL
-  FROM chosen
-  -- The = ANY gives the planner a small row estimate for ai_jobs, so it probes the
-  -- primary key whatever the statistics say; joined on id alone, a 500-row claim was
-  -- planned as a hash join over a sequential scan of the whole table.
-  WHERE j.id = ANY(ARRAY(SELECT id FROM chosen)) AND j.id = chosen.id
+  -- The chosen rows as arrays unnested: the planner estimates a few rows for an unnest of
+  -- an array it cannot see, so it probes the primary key once per chosen job whatever the
+  -- statistics say and in a generic plan too. Joined to the CTE, a 500-row claim was
+  -- planned as a hash join over a sequential scan of the whole table (custom plan), or as
+  -- a nested loop that probed all 500 ids for each of the 500 (generic plan: 250,000).
+  FROM unnest(ARRAY(SELECT id FROM chosen), ARRAY(SELECT cost FROM chosen)) AS x(id, cost)
+  WHERE j.id = x.id
   RETURNING j.*
 )
 -- One row per claimed job, or one row of NULLs when none was: either way it carries how
 -- many leases this claim reaped. UPDATE … RETURNING does not keep the CTE's order;
 -- callers expect claim order.
 SELECT a.reaped AS claim_reaped, c.* FROM announced a LEFT JOIN claimed c ON true
-ORDER BY c.priority DESC, c.run_after, c.id`;
+ORDER BY c.priority DESC, c.run_after, c.id`,
+);
 
 export interface ClaimOutcome {
   jobs: JobRow[];

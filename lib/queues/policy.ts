@@ -22,6 +22,12 @@ export interface QueuePolicy {
   ceilings: Record<string, number>;
   default_max_tokens: number;
   /**
+   * 1 (default): a budgeted job reserves prompt + max_tokens. Below 1: prompt + that
+   * quantile of completion_tokens / max_tokens over the profile's last 200 completed
+   * answers (the worst case until 20 have completed).
+   */
+  token_quantile?: number;
+  /**
    * The largest claim any claimer issues (default 1000: the HTTP claim schema and
    * WORKER_CLAIM_LIMIT stop there). A limit with room for one such claim per claimer in
    * flight is taken without serialising claims (migration 010); tests lower it.
@@ -39,7 +45,12 @@ export const EMPTY_POLICY: QueuePolicy = {
 
 type PolicyConfig = Pick<
   Config,
-  'PROFILE_LIMITS' | 'TASK_TYPE_LIMITS' | 'PROFILE_TOKEN_BUDGETS' | 'OWNER_WEIGHTS' | 'OWNER_MAX_PRIORITY'
+  | 'PROFILE_LIMITS'
+  | 'TASK_TYPE_LIMITS'
+  | 'PROFILE_TOKEN_BUDGETS'
+  | 'TOKEN_ESTIMATE_QUANTILE'
+  | 'OWNER_WEIGHTS'
+  | 'OWNER_MAX_PRIORITY'
 >;
 
 export function queuePolicy(config: Partial<PolicyConfig>): QueuePolicy {
@@ -54,5 +65,7 @@ export function queuePolicy(config: Partial<PolicyConfig>): QueuePolicy {
     weights: { ...config.OWNER_WEIGHTS },
     ceilings: { ...config.OWNER_MAX_PRIORITY },
     default_max_tokens: DEFAULT_MAX_TOKENS,
+    ...(config.TOKEN_ESTIMATE_QUANTILE !== undefined &&
+      config.TOKEN_ESTIMATE_QUANTILE < 1 && { token_quantile: config.TOKEN_ESTIMATE_QUANTILE }),
   };
 }

@@ -172,6 +172,57 @@ describe.skipIf(!hasServer)('concurrency on real PostgreSQL', () => {
     expect(r.rows[0]).toEqual({ n: N, attempts: 1 });
   }, 120_000);
 
+  it('20 claimers filling a limit with headroom (shared, then exclusive at the edge) stop exactly at it', async () => {
+    await db.query('DELETE FROM ai_jobs');
+    await db.query('DELETE FROM ai_queues');
+    const LIMIT = 300;
+    await createJobs(
+      db,
+      Array.from({ length: 400 }, (_, k) => ({
+        owner_service: k % 2 ? 'a' : 'b',
+        owner_ref: `r/${k}`,
+        task_type: 'llm_chat',
+        model_profile: k % 3 ? 'qwen' : 'voxtral',
+        input: {},
+      })),
+    );
+    // A task-type limit; every claimer leases at most 1 (max_claim), so the group is held
+    // shared while running + holders ≤ 300: with no pg_locks read at all while
+    // running + (every backend) ≤ 300, then counting holders, then exclusively.
+    const policy = { ...queuePolicy({ TASK_TYPE_LIMITS: { llm_chat: LIMIT } }), max_claim: 1 };
+    let maxSeen = 0;
+    let maxShared = 0;
+    let stop = false;
+    const sampler = (async () => {
+      while (!stop) {
+        const r = await db.query<{ n: number; shared: number }>(
+          `SELECT (SELECT count(*)::int FROM ai_jobs WHERE status = 'running') AS n,
+                  (SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND classid = $1
+                     AND objid::int = hashtext('task_type:llm_chat') AND mode = 'ShareLock' AND granted) AS shared`,
+          [GROUP_LOCK],
+        );
+        maxSeen = Math.max(maxSeen, r.rows[0]!.n);
+        maxShared = Math.max(maxShared, r.rows[0]!.shared);
+      }
+    })();
+    // Claimers keep what they lease: the running count only grows, so any overshoot stays.
+    const claimer = async (w: string) => {
+      for (let empty = 0; empty < 5; ) {
+        const jobs = await claimJobs(db, { workerId: w, limit: 1, leaseMs: 60_000, policy });
+        empty = jobs.length ? 0 : empty + 1;
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, (_, i) => claimer(`w${i}`)));
+    stop = true;
+    await sampler;
+    const r = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ai_jobs WHERE status = 'running'`,
+    );
+    expect(r.rows[0]!.n).toBe(LIMIT);
+    expect(maxSeen).toBeLessThanOrEqual(LIMIT);
+    expect(maxShared).toBeGreaterThan(1); // claims did run side by side
+  }, 120_000);
+
   it('a pause taken while 20 claimers race: no job of that profile is claimed after it returns', async () => {
     await db.query('DELETE FROM ai_jobs');
     await db.query('DELETE FROM ai_queues');

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPg } from '../../lib/db/pg.ts';
 import type { Db } from '../../lib/db/port.ts';
+import { claimJobs } from '../../lib/jobs/claim.ts';
 import { createJob } from '../../lib/jobs/create.ts';
 import { getJob } from '../../lib/jobs/list.ts';
 import { freshDb, hasServer, type TestDb } from '../support/db.ts';
@@ -34,6 +35,22 @@ describe.runIf(hasServer)('prepared statements on pg', () => {
       await db.query<{ name: string }>('SELECT name FROM pg_prepared_statements ORDER BY name')
     ).rows.map((r) => r.name);
     expect(names).toEqual(expect.arrayContaining(['aisvc_create_job', 'aisvc_get_job']));
+  });
+
+  it('the claim runs as a named statement, alone and inside a transaction (settle and claim)', async () => {
+    const prepared = async () =>
+      (
+        await db.query<{ name: string; n: number }>(
+          `SELECT name, (generic_plans + custom_plans)::int AS n FROM pg_prepared_statements WHERE name = 'aisvc_claim'`,
+        )
+      ).rows[0]?.n ?? 0;
+    const before = await prepared();
+    await claimJobs(db, { workerId: 'w', limit: 1, leaseMs: 60_000, taskTypes: ['none'] });
+    expect(await prepared()).toBe(before + 1);
+    await db.transaction((tx) =>
+      claimJobs(tx, { workerId: 'w', limit: 1, leaseMs: 60_000, taskTypes: ['none'] }),
+    );
+    expect(await prepared()).toBe(before + 2);
   });
 
   it('a column added under the prepared SELECT * is read, not an error', async () => {

@@ -265,6 +265,33 @@ describe.each(DRIVERS.filter((d) => d !== 'neon'))('queue control at claim on %s
       expect(await claimJobs(db, { workerId: 'w', limit: 10, leaseMs: 60_000, policy: p })).toHaveLength(1);
     });
 
+    it('TOKEN_ESTIMATE_QUANTILE: reserves prompt + the learned share of max_tokens once 20 answers completed', async () => {
+      const p = queuePolicy({ PROFILE_TOKEN_BUDGETS: { qwen: 1000 }, TOKEN_ESTIMATE_QUANTILE: 0.5 });
+      // Answers that used half their max_tokens (reserved with a large budget, so settled).
+      const answered = async (n: number, from: number) => {
+        await createJobs(
+          db,
+          Array.from({ length: n }, (_, i) => llm(`done-${from + i}`, 300)),
+        );
+        const wide = queuePolicy({ PROFILE_TOKEN_BUDGETS: { qwen: 1_000_000 } });
+        for (const j of await claimJobs(db, { workerId: 'w', limit: n, leaseMs: 60_000, policy: wide }))
+          await complete(j, { usage: { prompt_tokens: 100, completion_tokens: 150, total_tokens: 250 } });
+      };
+      await answered(19, 0);
+      await createJobs(db, [llm('a', 300), llm('b', 300), llm('c', 300), llm('d', 300)]);
+      // 19 answers: not enough to learn from; the worst case, 400 chars / 4 + 300.
+      let got = await claimJobs(db, { workerId: 'w', limit: 10, leaseMs: 60_000, policy: p });
+      expect(got.map((j) => j.token_cost)).toEqual([400, 400]);
+      for (const j of got)
+        await db.query(`UPDATE ai_jobs SET status = 'pending', lease_expires_at = NULL WHERE id = $1`, [
+          j.id,
+        ]);
+      await answered(1, 19);
+      // 20 answers used a median 0.5 of max_tokens: 100 + 150 each, four fit in 1000.
+      got = await claimJobs(db, { workerId: 'w', limit: 10, leaseMs: 60_000, policy: p });
+      expect(got.map((j) => j.token_cost)).toEqual([250, 250, 250, 250]);
+    });
+
     it('a job larger than the whole budget still runs, alone', async () => {
       await createJobs(db, [llm('big', 5000), llm('small', 10)]);
       const p = queuePolicy({ PROFILE_TOKEN_BUDGETS: { qwen: 1000 } });

@@ -6,13 +6,17 @@ import { WebSocketServer } from 'ws';
 export interface WsProxy {
   /** host:port for neonConfig.wsProxy */
   address: string;
+  /** WebSocket connections accepted so far (each is one PostgreSQL session). */
+  readonly accepted: number;
   close(): Promise<void>;
 }
 
 export async function startWsProxy(pgHost: string, pgPort: number): Promise<WsProxy> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  let accepted = 0;
   wss.on('connection', (ws) => {
+    accepted++;
     const tcp = net.connect(pgPort, pgHost);
     const pending: Buffer[] = [];
     let open = false;
@@ -31,6 +35,9 @@ export async function startWsProxy(pgHost: string, pgPort: number): Promise<WsPr
   const port = (wss.address() as net.AddressInfo).port;
   return {
     address: `127.0.0.1:${port}`,
+    get accepted() {
+      return accepted;
+    },
     close: () =>
       new Promise((resolve) => {
         for (const c of wss.clients) c.terminate();

@@ -1,0 +1,189 @@
+// Cold start of every per-route bundle, the working tree against a base commit, in one run:
+//
+//   npx tsx bench/coldstart-ab.ts [--base <git ref>] [--runs N] [--only healthz,jobs-get]
+//
+// The base's source comes from `git archive <ref>` into .bench/ab/base-src (sharing this
+// checkout's node_modules) and builds with its own scripts/build.ts; the working tree
+// builds with ours. Then, per bundle, fresh `node` processes alternate A, B, B, A, … and
+// each reports: import, first response (import + first is the cold start: < 50 ms for
+// bundles that never query), and the same request again in the same process (< 10 ms for
+// those that do), with the CPU time the second request used in the child (the rest is
+// waiting: PostgreSQL, the proxy, and on a loaded machine the scheduler). The child measures the way bench/coldstart.ts does: the database reached
+// with the Neon driver over a loopback WebSocket→TCP proxy, the `ws` WebSocket and Node's
+// lazily loaded Web globals installed before the clock starts. Medians of N runs; a table
+// on stdout and in .bench/coldstart-ab.md.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { ALL_FUNCTIONS } from '../functions/index.ts';
+import { createJobs } from '../lib/jobs/create.ts';
+import { build } from '../scripts/build.ts';
+import { startWsProxy } from '../test/support/ws-proxy.ts';
+import { ROOT_DIR } from './lib/child.ts';
+import { createMigrated } from './lib/db.ts';
+import { benchJob } from './lib/jobs.ts';
+import { midMedian } from './lib/stats.ts';
+
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const base = opt('base') ?? 'HEAD';
+const runs = Number(opt('runs') ?? 5);
+const only = opt('only')?.split(',');
+
+const AB = `${ROOT_DIR}.bench/ab/`;
+const TOKEN = 'bench-token-0123456789';
+
+// Runs in the fresh process: `node --input-type=module -e CHILD`.
+const CHILD = `
+import { WebSocket } from 'ws';
+globalThis.WebSocket ??= WebSocket;
+await new Response(new Request('http://warm/', { method: 'POST', body: '{}' }).body).text();
+await crypto.subtle.digest('SHA-256', new TextEncoder().encode('warm'));
+crypto.randomUUID();
+const spec = JSON.parse(process.env.BENCH_REQUEST);
+const t0 = performance.now();
+const mod = await import(process.env.BENCH_BUNDLE);
+const t1 = performance.now();
+const call = () => mod.default.fetch(new Request('https://edge.example' + spec.path, {
+  method: spec.method,
+  headers: { authorization: 'Bearer ${TOKEN}', 'content-type': 'application/json' },
+  body: spec.body,
+}));
+const res = await call();
+await res.text();
+const t2 = performance.now();
+const cpu = process.cpuUsage();
+await (await call()).text();
+const t3 = performance.now();
+const { user, system } = process.cpuUsage(cpu);
+process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1, secondMs: t3 - t2, secondCpuMs: (user + system) / 1000, status: res.status }) + '\\n');
+process.exit(0);
+`;
+
+interface Run {
+  importMs: number;
+  firstMs: number;
+  secondMs: number;
+  /** CPU time of this process during the second request: its own work, without the waits. */
+  secondCpuMs: number;
+  status: number;
+}
+
+function child(bundle: string, request: object, env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
+      cwd: ROOT_DIR,
+      env: {
+        ...process.env,
+        ...env,
+        BENCH_BUNDLE: pathToFileURL(bundle).href,
+        BENCH_REQUEST: JSON.stringify(request),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      err += d;
+    });
+    p.on('exit', (code) => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Run);
+      } catch {
+        reject(new Error(`${bundle}: exit ${code}: ${err.slice(0, 500)}`));
+      }
+    });
+  });
+}
+
+/** The base commit's bundles, built by its own scripts/build.ts. */
+function buildBase(): string {
+  const src = `${AB}base-src`;
+  rmSync(src, { recursive: true, force: true });
+  mkdirSync(src, { recursive: true });
+  execFileSync('sh', ['-c', `git archive ${JSON.stringify(base)} | tar -x -C ${JSON.stringify(src)}`], {
+    cwd: ROOT_DIR,
+  });
+  symlinkSync(`${ROOT_DIR}node_modules`, `${src}/node_modules`);
+  const script = `const { build } = await import(${JSON.stringify(pathToFileURL(`${src}/scripts/build.ts`).href)}); await build(${JSON.stringify(`${AB}base`)}, { node: false });`;
+  execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: src,
+    stdio: 'inherit',
+  });
+  return `${AB}base/functions/`;
+}
+
+const commit = execFileSync('git', ['rev-parse', '--short', base], {
+  cwd: ROOT_DIR,
+  encoding: 'utf8',
+}).trim();
+const dirA = buildBase();
+await build(`${AB}head`, { node: false });
+const dirB = `${AB}head/functions/`;
+
+const b = await createMigrated('coldab', 2);
+const proxy = await startWsProxy('127.0.0.1', Number(new URL(b.url).port || 5432));
+const [seed] = await createJobs(b.db, [benchJob(1)]);
+const env = {
+  DATABASE_URL: b.url,
+  NEON_WS_PROXY: proxy.address,
+  NEON_INSECURE: '1',
+  AI_SERVICE_TOKEN: TOKEN,
+  LOG_LEVEL: 'silent',
+};
+const f1 = (v: number) => v.toFixed(1);
+// The machine is shared: the load average says how far wall-clock figures are inflated.
+const load = () => loadavg()[0]!.toFixed(1);
+const loadAtStart = load();
+const lines = [
+  `Cold start, base ${commit} (A) vs the working tree (B), ${runs} fresh processes each, interleaved; medians in ms.`,
+  '',
+  '| bundle | queries | KB A → B | import + first A → B | second A → B | its CPU A → B | HTTP |',
+  '|---|---|--:|--:|--:|--:|---|',
+];
+const worst = { cold: 0, second: 0 };
+try {
+  for (const def of [...ALL_FUNCTIONS].sort((x, y) => x.name.localeCompare(y.name))) {
+    if (only && !only.includes(def.name)) continue;
+    const request = {
+      method: def.method,
+      path: def.path.replace(':id', seed!.job.id),
+      ...(def.method === 'POST' && { body: JSON.stringify(def.example ?? {}) }),
+    };
+    const res: Record<'A' | 'B', Run[]> = { A: [], B: [] };
+    for (let r = 0; r < runs; r++) {
+      for (const v of r % 2 ? (['B', 'A'] as const) : (['A', 'B'] as const)) {
+        res[v].push(await child(`${v === 'A' ? dirA : dirB}${def.name}.mjs`, request, env));
+      }
+    }
+    const cold = (v: 'A' | 'B') => midMedian(res[v].map((x) => x.importMs + x.firstMs));
+    const second = (v: 'A' | 'B') => midMedian(res[v].map((x) => x.secondMs));
+    const cpu = (v: 'A' | 'B') => midMedian(res[v].map((x) => x.secondCpuMs));
+    const kb = (dir: string) => (statSync(`${dir}${def.name}.mjs`).size / 1024).toFixed(0);
+    const queries = def.db !== false;
+    if (queries) worst.second = Math.max(worst.second, second('B'));
+    else worst.cold = Math.max(worst.cold, cold('B'));
+    const statuses = [...new Set([...res.A, ...res.B].map((x) => x.status))].join(',');
+    const line = `| ${def.name} | ${queries ? 'yes' : 'no'} | ${kb(dirA)} → ${kb(dirB)} | ${f1(cold('A'))} → ${f1(cold('B'))} | ${f1(second('A'))} → ${f1(second('B'))} | ${f1(cpu('A'))} → ${f1(cpu('B'))} | ${statuses} |`;
+    lines.push(line);
+    process.stderr.write(`${line}\n`);
+  }
+} finally {
+  await proxy.close();
+  await b.drop();
+}
+lines.push(
+  '',
+  `Load average (1 min) ${loadAtStart} at the start, ${load()} at the end, on ${cpus().length} CPUs.`,
+  `Working tree: worst import + first response of a bundle that never queries ${f1(worst.cold)} ms (target < 50); ` +
+    `worst second request of a bundle that queries ${f1(worst.second)} ms (target < 10).`,
+);
+writeFileSync(`${ROOT_DIR}.bench/coldstart-ab.md`, `${lines.join('\n')}\n`);
+console.log(lines.join('\n'));
