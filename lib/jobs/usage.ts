@@ -130,8 +130,8 @@ WITH j AS (
   SELECT owner_service, model_profile, jobs, (status = 'completed')::int * jobs, (status = 'failed')::int * jobs,
          prompt_tokens, completion_tokens, audio_seconds, duration_sum_ms / 1000.0
   FROM ai_job_finishes
-  WHERE minute >= $3::timestamptz AND minute < $4::timestamptz
-    AND NOT coalesce(minute >= $5::timestamptz AND minute < $6::timestamptz, false)
+  WHERE ((minute >= $3::timestamptz AND minute < coalesce($5::timestamptz, $4::timestamptz))
+         OR (minute >= coalesce($6::timestamptz, $4::timestamptz) AND minute < $4::timestamptz))
     AND status IN ('completed', 'failed') AND ($7::text IS NULL OR owner_service = $7)
   UNION ALL
   SELECT owner_service, model_profile, jobs, completed, failed, prompt_tokens, completion_tokens, audio_seconds,
