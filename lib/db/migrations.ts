@@ -13,4 +13,5 @@ export const MIGRATIONS = [
   '010_claim_controls.sql',
   '011_cheaper_claim_controls.sql',
   '012_token_usage_index.sql',
+  '013_finish_rollup.sql',
 ] as const;

@@ -5,6 +5,7 @@
 // one summary every caller reports.
 import { type Clock, systemClock } from '../clock.ts';
 import type { Queryable } from '../db/port.ts';
+import { pruneFinishRollup } from './finishes.ts';
 import { BACKOFF, TERMINAL_STATUSES, TRANSITIONS } from './transitions.ts';
 
 // The attempt ends as `timeout`: back to pending with the same backoff as a retryable
@@ -97,7 +98,10 @@ export interface ReapSummary {
   duration_ms: number;
 }
 
-/** One reap and, when `retentionMs` is given, one prune. Throws on database errors. */
+/**
+ * One reap and, when `retentionMs` is given, one prune (of old jobs, and of the per-minute
+ * rollup's minutes past its own retention). Throws on database errors.
+ */
 export async function reapOnce(
   db: Queryable,
   opts: { retentionMs?: number; clock?: Clock } = {},
@@ -106,6 +110,7 @@ export async function reapOnce(
   const t0 = clock.now();
   const reaped = await reapExpiredLeases(db);
   const pruned = opts.retentionMs === undefined ? 0 : await pruneFinished(db, opts.retentionMs);
+  if (opts.retentionMs !== undefined) await pruneFinishRollup(db);
   return {
     requeued: reaped.requeued,
     failed: reaped.failed,

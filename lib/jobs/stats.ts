@@ -2,8 +2,11 @@
 // what times out at millions of rows: River #746). Each figure reads one partial or
 // time-bounded index:
 //   - pending/running: exact, from the partial indexes that hold only those rows;
-//   - terminal counts, error counters and durations: jobs *finished within the window*
-//     (default 1h), from ai_jobs_finished_idx; durations use the latest ≤10,000 of them;
+//   - terminal counts and error counters: jobs *finished within the window* (default 1h),
+//     summed from the per-minute rollup of migration 013 (lib/jobs/finishes.ts) for the
+//     window's whole minutes and counted from ai_jobs_finished_idx for its first, ragged
+//     minute, so exact at the edge and a few hundred rows however many jobs finished;
+//   - durations: the latest ≤10,000 completed in the window, from ai_jobs_finished_idx;
 //   - table size: the planner's estimate (pg_class.reltuples), free to read; before the
 //     table's first ANALYZE the estimate is unknown (-1, or 0), and a count capped at
 //     TOTAL_COUNT_CAP rows stands in (a short index scan, never the whole table).
@@ -38,12 +41,19 @@ export const TOTAL_COUNT_CAP = 100_000;
 //   queue counts        partial indexes on pending (claim_idx) and running (lease_idx)
 //   by_type             the same partial indexes, index-only (they INCLUDE task_type,
 //                       model_profile) — not status_idx, which would fetch every heap row
-//   finished / errors   ai_jobs_finished_idx over the window (index-only: INCLUDE status,
-//                       error_category, duration_ms)
+//   finished / errors   ai_job_finishes (whole minutes, summed over shards) + ai_jobs_finished_idx
+//                       over the ragged first minute (index-only: INCLUDE status, error_category)
+//   durations           ai_jobs_finished_idx newest first, LIMIT 10,000
 //   total_estimate      pg_class; the capped count runs only when reltuples is unknown
 //                       (an uncorrelated subquery in CASE is evaluated only when reached)
+// The window's start, and the first whole minute after it, written out rather than read
+// from a CTE: the planner then estimates how much of the rollup's primary key (minute
+// first) the window covers — from a CTE it guesses a third of the table and scans it all.
+const SINCE = `(now() - make_interval(secs => $1::double precision / 1000))`;
+const EDGE = `(date_bin('1 minute', ${SINCE}, timestamptz '2000-01-01 00:00:00+00') + interval '1 minute')`;
+
 const STATS = `
-WITH w AS (SELECT now() - make_interval(secs => $1::double precision / 1000) AS since),
+WITH w AS (SELECT ${SINCE} AS since),
 by_type AS (
   SELECT task_type, model_profile, sum(p)::int AS pending, sum(r)::int AS running FROM (
     SELECT task_type, model_profile, 1 AS p, 0 AS r FROM ai_jobs WHERE status = 'pending'
@@ -54,21 +64,29 @@ by_type AS (
   ) t GROUP BY task_type, model_profile
 ),
 finished AS (
-  SELECT status, error_category, duration_ms, finished_at FROM ai_jobs, w
-  WHERE finished_at > w.since AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3)
+  SELECT status, nullif(error_category, '') AS error_category, sum(jobs)::int AS n FROM (
+    SELECT status, error_category, jobs FROM ai_job_finishes
+    WHERE minute >= ${EDGE} AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3)
+    UNION ALL
+    SELECT status, coalesce(error_category, ''), 1 FROM ai_jobs
+    WHERE finished_at > ${SINCE} AND finished_at < ${EDGE}
+      AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3)
+  ) f GROUP BY status, error_category
 ),
 errors AS (
-  SELECT category, count(*) FILTER (WHERE status = 'failed')::int AS failed,
-         count(*) FILTER (WHERE status = 'pending')::int AS retrying
+  SELECT category, sum(failed)::int AS failed, sum(retrying)::int AS retrying
   FROM (
-    SELECT error_category AS category, status FROM finished WHERE status = 'failed'
+    SELECT error_category AS category, n AS failed, 0 AS retrying FROM finished WHERE status = 'failed'
     UNION ALL
-    SELECT error_category, status FROM ai_jobs
+    SELECT error_category, 0, 1 FROM ai_jobs
     WHERE status = 'pending' AND error_category IS NOT NULL AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3)
   ) e GROUP BY category
+  HAVING sum(failed) <> 0 OR sum(retrying) <> 0
 ),
 durations AS (
-  SELECT duration_ms FROM finished WHERE status = 'completed' AND duration_ms IS NOT NULL
+  SELECT duration_ms FROM ai_jobs, w
+  WHERE finished_at > w.since AND status = 'completed' AND duration_ms IS NOT NULL
+    AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3)
   ORDER BY finished_at DESC LIMIT 10000
 )
 SELECT
@@ -87,9 +105,9 @@ SELECT
      FROM pg_class WHERE oid = 'ai_jobs'::regclass) AS total_estimate,
   (SELECT coalesce(json_agg(b ORDER BY b.task_type, b.model_profile), '[]') FROM by_type b) AS by_type,
   (SELECT json_build_object(
-     'completed', count(*) FILTER (WHERE status = 'completed'),
-     'failed', count(*) FILTER (WHERE status = 'failed'),
-     'cancelled', count(*) FILTER (WHERE status = 'cancelled')) FROM finished) AS finished,
+     'completed', coalesce(sum(n) FILTER (WHERE status = 'completed'), 0),
+     'failed', coalesce(sum(n) FILTER (WHERE status = 'failed'), 0),
+     'cancelled', coalesce(sum(n) FILTER (WHERE status = 'cancelled'), 0)) FROM finished) AS finished,
   (SELECT coalesce(json_agg(e ORDER BY e.failed + e.retrying DESC, e.category), '[]') FROM errors e) AS errors,
   (SELECT json_build_object(
      'sample', count(*),

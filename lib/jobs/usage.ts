@@ -2,8 +2,9 @@
 // per owner_service × model_profile over the jobs finished in a window (≤ 7 days). Read by
 // GET /api/v1/usage and the console's Usage page. Whole hours that are over come from the
 // hourly rollup of migration 008 (filled here, lazily, the first time an hour is asked
-// for); only the window's ragged edges (< 2 h) are read from ai_jobs by
-// ai_jobs_finished_idx. Without the rollup tables every row of the window is read.
+// for); the other whole minutes from the per-minute rollup of migration 013 (kept by
+// triggers); only the window's ragged edges (< 1 minute at each end) are read from
+// ai_jobs by ai_jobs_finished_idx.
 //
 // Where the figures come from, per finished (completed or failed) job:
 //   prompt/completion tokens  result.usage.prompt_tokens / completion_tokens (LLM jobs)
@@ -13,6 +14,7 @@
 // usageOfResult() applies the same rules in JS, for the Prometheus counters a worker
 // increments when it completes a job.
 import type { Queryable } from '../db/port.ts';
+import { minuteAfter } from './finishes.ts';
 
 export interface UsageRow {
   owner_service: string;
@@ -26,8 +28,8 @@ export interface UsageRow {
   busy_seconds: number;
 }
 
-// Live: every job finished in the window, read from ai_jobs (used for short windows and
-// whenever migration 008's rollup tables are absent).
+// Live: every job finished in the window, read from ai_jobs (used for windows within one
+// minute, and to check the rollups against).
 const USAGE_LIVE = `
 WITH j AS (
   SELECT owner_service, model_profile, status, duration_ms, result
@@ -99,14 +101,16 @@ j AS (
 )
 INSERT INTO ai_usage_hours (hour) SELECT hour FROM m ON CONFLICT DO NOTHING`;
 
-// Whole hours [$3, $4) from the rollup; the edges (since, $3) and [$4, until] live.
+// The edges ($1, $3) and [$4, $2] from ai_jobs; the whole minutes [$3, $4) from the
+// per-minute rollup, except the settled hours [$5, $6) taken from the hourly one ($5 and
+// $6 null when there are none).
 const USAGE_ROLLED = `
 WITH j AS (
   SELECT owner_service, model_profile, status, duration_ms, result
   FROM ai_jobs
   WHERE ((finished_at > $1::timestamptz AND finished_at < $3::timestamptz)
          OR (finished_at >= $4::timestamptz AND finished_at <= $2::timestamptz))
-    AND status IN ('completed', 'failed') AND ($5::text IS NULL OR owner_service = $5)
+    AND status IN ('completed', 'failed') AND ($7::text IS NULL OR owner_service = $7)
 ), u AS (
   SELECT owner_service, model_profile, 1 AS jobs, (status = 'completed')::int AS completed,
          (status = 'failed')::int AS failed,
@@ -123,10 +127,17 @@ WITH j AS (
          coalesce(duration_ms, 0) / 1000.0 AS busy
   FROM j
   UNION ALL
+  SELECT owner_service, model_profile, jobs, (status = 'completed')::int * jobs, (status = 'failed')::int * jobs,
+         prompt_tokens, completion_tokens, audio_seconds, duration_sum_ms / 1000.0
+  FROM ai_job_finishes
+  WHERE ((minute >= $3::timestamptz AND minute < coalesce($5::timestamptz, $4::timestamptz))
+         OR (minute >= coalesce($6::timestamptz, $4::timestamptz) AND minute < $4::timestamptz))
+    AND status IN ('completed', 'failed') AND ($7::text IS NULL OR owner_service = $7)
+  UNION ALL
   SELECT owner_service, model_profile, jobs, completed, failed, prompt_tokens, completion_tokens, audio_seconds,
-         busy_seconds
+         busy_seconds::numeric
   FROM ai_usage_hourly
-  WHERE hour >= $3::timestamptz AND hour < $4::timestamptz AND ($5::text IS NULL OR owner_service = $5)
+  WHERE hour >= $5::timestamptz AND hour < $6::timestamptz AND ($7::text IS NULL OR owner_service = $7)
 )
 SELECT owner_service, model_profile, sum(jobs)::int AS jobs, sum(completed)::int AS completed,
        sum(failed)::int AS failed, coalesce(sum(prompt), 0)::float8 AS prompt_tokens,
@@ -134,6 +145,7 @@ SELECT owner_service, model_profile, sum(jobs)::int AS jobs, sum(completed)::int
        coalesce(sum(busy), 0)::float8 AS busy_seconds
 FROM u
 GROUP BY owner_service, model_profile
+HAVING sum(jobs) <> 0
 ORDER BY owner_service, model_profile
 LIMIT 1000`;
 
@@ -168,19 +180,21 @@ export function wholeHours(q: UsageQuery): { first: number; lastEnd: number } | 
 
 export async function usageByOwner(db: Queryable, q: UsageQuery): Promise<UsageRow[]> {
   const owner = q.owner_service ?? null;
+  const m0 = minuteAfter(q.since.getTime());
+  const mEnd = minuteAfter(q.until.getTime()) - 60_000;
+  if (m0 >= mEnd) return usageLive(db, q);
   const hours = wholeHours(q);
-  if (!hours || !(await hasRollup(db))) {
-    return (await db.query<UsageRow>(USAGE_LIVE, [q.since.toISOString(), q.until.toISOString(), owner])).rows;
-  }
-  const first = new Date(hours.first).toISOString();
-  const lastEnd = new Date(hours.lastEnd).toISOString();
-  await rollUpHours(db, hours.first, hours.lastEnd);
+  const withHours = hours !== null && (await hasRollup(db));
+  if (withHours) await rollUpHours(db, hours.first, hours.lastEnd);
+  const iso = (ms: number) => new Date(ms).toISOString();
   return (
     await db.query<UsageRow>(USAGE_ROLLED, [
       q.since.toISOString(),
       q.until.toISOString(),
-      first,
-      lastEnd,
+      iso(m0),
+      iso(mEnd),
+      withHours ? iso(hours.first) : null,
+      withHours ? iso(hours.lastEnd) : null,
       owner,
     ])
   ).rows;

@@ -1,12 +1,14 @@
 // The Overview page's reads, each bounded by a partial or time index (the stats figures
 // themselves come from lib/jobs/stats.ts, shared with GET /api/v1/stats):
 //   backlog      pending and running rows only (ai_jobs_claim_idx / ai_jobs_lease_idx)
-//   throughput   jobs finished in the last hour, bucketed (ai_jobs_finished_idx, index-only);
-//                the last day per hour from the hourly rollup of migration 008 (the same
-//                one as usage: completed/failed per hour) plus the unsettled last hour or two
+//   throughput   jobs finished in the last hour, bucketed, from the per-minute rollup of
+//                migration 013 (buckets of whole minutes); the last day per hour from the
+//                hourly rollup of migration 008 (the same one as usage: completed/failed per
+//                hour) plus the unsettled last hour or two from the per-minute rollup
 //   workers      workers holding a lease now, or that finished a job in the last 10 min
 //   leases       running jobs whose lease has expired (ai_jobs_lease_idx), at most 20
 import type { Queryable } from '../db/port.ts';
+import { minuteAfter } from '../jobs/finishes.ts';
 import { hasRollup, rollUpHours, wholeHours } from '../jobs/usage.ts';
 
 export interface BacklogRow {
@@ -46,7 +48,23 @@ export interface Bucket {
   failed: number;
 }
 
-// Buckets counted in SQL; empty buckets filled here so the chart has a fixed x axis.
+// Buckets counted in SQL; empty buckets filled here so the chart has a fixed x axis. With
+// buckets of whole minutes they end with the current minute and are summed from the
+// per-minute rollup (a few hundred rows, however many jobs finished); otherwise the jobs
+// finished in the window are read.
+// (The start is written out, not read from a CTE, so the planner sees how little of the
+// rollup's primary key it covers.)
+const ROLLED_SINCE = `(date_bin('1 minute', now(), timestamptz '2000-01-01 00:00:00+00') + interval '1 minute'
+  - make_interval(secs => $1::double precision * $2 / 1000))`;
+const THROUGHPUT_ROLLED = `
+SELECT floor(extract(epoch FROM minute - ${ROLLED_SINCE}) * 1000 / $1)::int AS b,
+       (extract(epoch FROM ${ROLLED_SINCE}) * 1000)::float8 AS since_ms,
+       coalesce(sum(jobs) FILTER (WHERE status = 'completed'), 0)::int AS completed,
+       coalesce(sum(jobs) FILTER (WHERE status = 'failed'), 0)::int AS failed
+FROM ai_job_finishes
+WHERE minute >= ${ROLLED_SINCE}
+GROUP BY 1, 2`;
+
 const THROUGHPUT = `
 WITH w AS (SELECT now() - make_interval(secs => $1::double precision * $2 / 1000) AS since)
 SELECT floor(extract(epoch FROM finished_at - w.since) * 1000 / $1)::int AS b,
@@ -58,11 +76,12 @@ WHERE finished_at > w.since
 GROUP BY 1, 2`;
 
 export async function throughput(db: Queryable, bucketMs: number, buckets: number): Promise<Bucket[]> {
-  const r = await db.query<{ b: number; since_ms: number; completed: number; failed: number }>(THROUGHPUT, [
-    bucketMs,
-    buckets,
-  ]);
-  const since = r.rows[0]?.since_ms ?? Date.now() - bucketMs * buckets;
+  const rolled = bucketMs % 60_000 === 0;
+  const r = await db.query<{ b: number; since_ms: number; completed: number; failed: number }>(
+    rolled ? THROUGHPUT_ROLLED : THROUGHPUT,
+    [bucketMs, buckets],
+  );
+  const since = r.rows[0]?.since_ms ?? (rolled ? minuteAfter(Date.now()) : Date.now()) - bucketMs * buckets;
   const out: Bucket[] = Array.from({ length: buckets }, (_, i) => ({
     at: since + i * bucketMs,
     completed: 0,
@@ -78,14 +97,15 @@ export async function throughput(db: Queryable, bucketMs: number, buckets: numbe
 
 const HOUR_MS = 3_600_000;
 
-// Settled hours from the rollup, the rest live; both bucketed by whole UTC hour.
+// Settled hours from the hourly rollup, the rest from the per-minute one; both bucketed by
+// whole UTC hour ($1 null: every hour from the per-minute rollup).
 const HOURLY_ROLLED = `
 SELECT hour, sum(completed)::int AS completed, sum(failed)::int AS failed FROM (
   SELECT hour, completed, failed FROM ai_usage_hourly WHERE hour >= $1::timestamptz AND hour < $2::timestamptz
   UNION ALL
-  SELECT to_timestamp(floor(extract(epoch FROM finished_at) / 3600) * 3600),
-         (status = 'completed')::int, (status = 'failed')::int
-  FROM ai_jobs WHERE finished_at >= $2::timestamptz AND status IN ('completed', 'failed')
+  SELECT date_bin('1 hour', minute, timestamptz '2000-01-01 00:00:00+00'),
+         CASE WHEN status = 'completed' THEN jobs ELSE 0 END, CASE WHEN status = 'failed' THEN jobs ELSE 0 END
+  FROM ai_job_finishes WHERE minute >= $2::timestamptz AND status IN ('completed', 'failed')
 ) t
 GROUP BY hour`;
 
@@ -97,9 +117,10 @@ FROM ai_jobs WHERE finished_at >= $1::timestamptz
 GROUP BY 1`;
 
 /**
- * Completed/failed per whole hour for the last `hours` hours, the current one last. With
- * the rollup tables (migration 008) the settled hours are summed from them; live otherwise
- * (or when `live` is set, to check one against the other).
+ * Completed/failed per whole hour for the last `hours` hours, the current one last. The
+ * settled hours are summed from the hourly rollup (migration 008) when it exists, the rest
+ * from the per-minute one (013); read from ai_jobs when `live` is set, to check one
+ * against the other.
  */
 export async function hourlyThroughput(
   db: Queryable,
@@ -115,6 +136,8 @@ export async function hourlyThroughput(
     await rollUpHours(db, settled.first, settled.lastEnd);
     const range = [new Date(settled.first).toISOString(), new Date(settled.lastEnd).toISOString()];
     rows = (await db.query<HourRow>(HOURLY_ROLLED, range)).rows;
+  } else if (!opts.live) {
+    rows = (await db.query<HourRow>(HOURLY_ROLLED, [null, new Date(start).toISOString()])).rows;
   } else {
     rows = (await db.query<HourRow>(HOURLY_LIVE, [new Date(start).toISOString()])).rows;
   }
