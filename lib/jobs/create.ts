@@ -8,6 +8,7 @@ import type { Db, Queryable } from '../db/port.ts';
 import { prepared } from '../db/prepared.ts';
 import { AppError } from '../errors.ts';
 import { uuidv7 } from './ids.ts';
+import { insertedRow } from './inserted.ts';
 import type { JobRow } from './row.ts';
 import type { CreateJob } from './schemas.ts';
 
@@ -72,20 +73,32 @@ export function conflict(job: CreateJob, existingId: string, index?: number): Ap
 }
 
 // One statement inserts every item; rows come back by id (generated here), and items
-// whose key already existed are resolved with one more statement, all in one transaction.
-// Inserting in key order keeps two concurrent batches with shared keys from deadlocking.
-export const INSERT_MANY = `
-INSERT INTO ai_jobs (id, owner_service, owner_ref, task_type, model_profile, input, priority, run_after,
-                     max_attempts, idempotency_key, webhook_url, webhook_events)
-SELECT id, owner_service, owner_ref, task_type, model_profile, input, coalesce(priority, 0),
-       coalesce(run_after, now()), coalesce(max_attempts, 3), idempotency_key, webhook_url,
-       (SELECT array_agg(e) FROM jsonb_array_elements_text(webhook_events) AS e)
-FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, owner_service text, owner_ref text, task_type text,
-     model_profile text, input jsonb, priority int, run_after timestamptz, max_attempts int, idempotency_key text,
-     webhook_url text, webhook_events jsonb)
-ORDER BY owner_service, idempotency_key
-ON CONFLICT (owner_service, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-RETURNING *`;
+// whose key already existed are resolved with one more statement, in one transaction
+// (a batch without keys is one statement, atomic on its own). Inserting in key order keeps
+// two concurrent batches with shared keys from deadlocking. The INSERT returns only what
+// PostgreSQL chose — the id of each row written, the statement's now() once (first row),
+// and run_after where one was given — and the rows are built from what was sent
+// (lib/jobs/inserted.ts): reading 1,000 rows back cost more than writing them.
+export const INSERT_MANY = prepared(
+  'aisvc_create_jobs',
+  `
+WITH ins AS (
+  INSERT INTO ai_jobs (id, owner_service, owner_ref, task_type, model_profile, input, priority, run_after,
+                       max_attempts, idempotency_key, webhook_url, webhook_events)
+  SELECT id, owner_service, owner_ref, task_type, model_profile, input, coalesce(priority, 0),
+         coalesce(run_after, now()), coalesce(max_attempts, 3), idempotency_key, webhook_url,
+         (SELECT array_agg(e) FROM jsonb_array_elements_text(webhook_events) AS e)
+  FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, owner_service text, owner_ref text, task_type text,
+       model_profile text, input jsonb, priority int, run_after timestamptz, max_attempts int, idempotency_key text,
+       webhook_url text, webhook_events jsonb)
+  ORDER BY owner_service, idempotency_key
+  ON CONFLICT (owner_service, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING id, run_after, created_at
+)
+SELECT id, nullif(run_after, created_at) AS run_after,
+       CASE WHEN row_number() OVER () = 1 THEN created_at END AS created_at
+FROM ins`,
+);
 
 export const FIND_MANY_BY_KEY = `
 SELECT j.*, x.i, (j.owner_ref = x.owner_ref AND j.task_type = x.task_type AND j.model_profile = x.model_profile
@@ -96,14 +109,36 @@ JOIN ai_jobs j ON j.owner_service = x.owner_service AND j.idempotency_key = x.id
 
 export async function createJobs(db: Db, jobs: readonly CreateJob[]): Promise<CreateOutcome[]> {
   const ids = jobs.map(() => uuidv7());
-  return db.transaction(async (tx) => {
-    const payload = jobs.map((j, i) => ({ ...j, id: ids[i] }));
-    const inserted = await tx.query<JobRow>(INSERT_MANY, [JSON.stringify(payload)]);
+  const inputs = jobs.map((j) => JSON.stringify(j.input));
+  // Built as text: the inputs are serialised once, for the statement and for the rows.
+  let payload = '[';
+  for (let i = 0; i < jobs.length; i++) {
+    const { input: _, ...rest } = jobs[i]!;
+    const head = JSON.stringify({ ...rest, id: ids[i] });
+    payload += `${i ? ',' : ''}${head.slice(0, -1)},"input":${inputs[i]}}`;
+  }
+  payload += ']';
+  const insert = async (q: Queryable): Promise<(CreateOutcome | undefined)[]> => {
+    const inserted = await q.query<{ id: string; run_after: Date | null; created_at: Date | null }>(
+      INSERT_MANY,
+      [payload],
+    );
+    const now = inserted.rows.find((r) => r.created_at)?.created_at;
     const byId = new Map(inserted.rows.map((r) => [r.id, r]));
-    const out: (CreateOutcome | undefined)[] = ids.map((id) => {
-      const row = byId.get(id);
-      return row ? { outcome: 'created', job: row } : undefined;
+    return ids.map((id, i) => {
+      const r = byId.get(id);
+      return r && now
+        ? { outcome: 'created', job: insertedRow(id, jobs[i]!, inputs[i]!, now, r.run_after) }
+        : undefined;
     });
+  };
+  if (!jobs.some((j) => j.idempotency_key !== undefined)) {
+    const out = await insert(db);
+    if (out.some((o) => !o)) throw new AppError('unavailable', 'could not create the batch; try again');
+    return out as CreateOutcome[];
+  }
+  return db.transaction(async (tx) => {
+    const out = await insert(tx);
     const missing = out.flatMap((o, i) => (o ? [] : [i]));
     if (missing.length === 0) return out as CreateOutcome[];
 
