@@ -8,8 +8,9 @@ import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson, labels } from '../../lib/http/job-response.ts';
 import { batchResult } from '../../lib/http/responses.ts';
-import { issuesOf, parseBody } from '../../lib/http/validate.ts';
+import { issuesOf, readJson, validate } from '../../lib/http/validate.ts';
 import { createJobs } from '../../lib/jobs/create.ts';
+import { plainBatch, plainCreateJob } from '../../lib/jobs/create-check.ts';
 import {
   batchCreateSchema,
   type CreateJob,
@@ -48,11 +49,16 @@ export default defineFunction({
   },
   async handler(c) {
     const { db, metrics, config } = c.var.deps;
-    const body = await parseBody(c, batchCreateSchema);
+    // The common shapes skip zod (lib/jobs/create-check.ts); anything else, and every
+    // error, is zod's.
+    const raw = await readJson(c);
+    const body = plainBatch(raw) ?? validate(batchCreateSchema, raw, 'request body');
     const items: CreateJob[] = [];
     const invalid: { index: number; issues: ReturnType<typeof issuesOf> }[] = [];
     body.jobs.forEach((item, index) => {
-      const r = createJobSchema.safeParse({ ...body.defaults, ...item });
+      const merged = { ...body.defaults, ...item };
+      const plain = plainCreateJob(merged);
+      const r = plain ? { success: true as const, data: plain } : createJobSchema.safeParse(merged);
       if (r.success) assertOwner(c.var.principal, r.data.owner_service);
       const issues = r.success ? webhookIssues(config, r.data) : issuesOf(r.error);
       if (r.success && issues.length === 0) items.push(r.data);

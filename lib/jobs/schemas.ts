@@ -17,8 +17,8 @@ export const MAX_LEASE_MS = 24 * 3_600_000;
 
 // PostgreSQL text and jsonb cannot hold NUL, and jsonb rejects lone UTF-16 surrogates;
 // refusing them here turns what would be a database error into a 400.
-const storable = (s: string) => !s.includes('\u0000') && s.isWellFormed();
-const LONE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+export const storable = (s: string) => !s.includes('\u0000') && s.isWellFormed();
+export const LONE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 const text = (max: number) =>
   z
@@ -28,13 +28,14 @@ const text = (max: number) =>
       z.maxLength(max, `must be at most ${max} characters`),
       z.refine(storable, 'must not contain NUL or unpaired surrogate characters'),
     );
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
 const name = (max: number) =>
   z
     .string()
     .check(
       z.minLength(1, 'must not be empty'),
       z.maxLength(max, `must be at most ${max} characters`),
-      z.regex(/^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/, 'may contain letters, digits and . _ : / @ + - only'),
+      z.regex(NAME, 'may contain letters, digits and . _ : / @ + - only'),
     );
 
 export const ownerService = name(100);
@@ -73,29 +74,26 @@ export function jsonTooDeep(value: unknown, max: number, keep = 3): string[] | u
   return undefined;
 }
 
+/**
+ * Why a JSON object cannot be stored (depth, serialised size, characters jsonb refuses),
+ * or undefined when it can. Also the batch route's fast path (lib/jobs/create-check.ts).
+ */
+export function jsonObjectProblem(v: unknown, maxBytes: number): string | undefined {
+  // Depth first: the size and character checks below serialise recursively.
+  if (jsonTooDeep(v, MAX_JSON_DEPTH, 0))
+    return `must nest at most ${MAX_JSON_DEPTH} levels of objects/arrays`;
+  const s = JSON.stringify(v);
+  if (s === undefined || s.length > maxBytes) return `must serialise to at most ${maxBytes} bytes of JSON`;
+  if (LONE_ESCAPE.test(s)) return 'must not contain NUL or unpaired surrogates';
+  return undefined;
+}
+
 /** A JSON object of bounded depth and serialised size that PostgreSQL's jsonb can store. */
 const jsonObject = (maxBytes: number) =>
   z.record(z.string(), z.unknown()).check(
     z.superRefine((v, ctx) => {
-      // Depth first: the size and character checks below serialise recursively.
-      if (jsonTooDeep(v, MAX_JSON_DEPTH, 0)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must nest at most ${MAX_JSON_DEPTH} levels of objects/arrays`,
-          input: v,
-        });
-        return;
-      }
-      const s = JSON.stringify(v);
-      if (s === undefined || s.length > maxBytes) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must serialise to at most ${maxBytes} bytes of JSON`,
-          input: v,
-        });
-      } else if (LONE_ESCAPE.test(s)) {
-        ctx.addIssue({ code: 'custom', message: 'must not contain NUL or unpaired surrogates' });
-      }
+      const message = jsonObjectProblem(v, maxBytes);
+      if (message) ctx.addIssue({ code: 'custom', message, input: v });
     }),
   );
 
