@@ -60,15 +60,15 @@ describe.skipIf(!hasServer)('concurrent batch creates on real PostgreSQL', () =>
       );
       const idOf = new Map<string, string>();
       const created = new Map<string, number>();
-      out.forEach((results, b) =>
-        results.forEach((r, i) => {
+      for (const [b, results] of out.entries()) {
+        for (const [i, r] of results.entries()) {
           const k = batches[b]![i]!;
           expect(r.job.idempotency_key).toBe(k);
           if (idOf.has(k)) expect(r.job.id).toBe(idOf.get(k));
           idOf.set(k, r.job.id);
           if (r.outcome === 'created') created.set(k, (created.get(k) ?? 0) + 1);
-        }),
-      );
+        }
+      }
       // Created once each: in this round by one batch, or in an earlier round (then by none).
       for (const [k, n] of created) expect(n, k).toBe(1);
       for (let b = 0; b < 8; b++) expect(created.get(`own-${round}-${b}`)).toBe(1);
