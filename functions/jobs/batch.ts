@@ -9,8 +9,9 @@ import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson, labels } from '../../lib/http/job-response.ts';
 import { batchResult } from '../../lib/http/responses.ts';
 import { issuesOf, readJson, validate } from '../../lib/http/validate.ts';
-import { createJobs } from '../../lib/jobs/create.ts';
+import { type CreateOutcome, createJobs } from '../../lib/jobs/create.ts';
 import { plainBatch, plainCreateJob } from '../../lib/jobs/create-check.ts';
+import type { JobRow } from '../../lib/jobs/row.ts';
 import {
   batchCreateSchema,
   type CreateJob,
@@ -70,7 +71,15 @@ export default defineFunction({
       });
     }
     const results = await createJobs(db, items);
-    for (const r of results) metrics.jobCreated(labels(r.job), r.outcome);
+    // Counted per label set: prom-client's label checks cost more than the count itself.
+    const counts = new Map<string, { job: JobRow; outcome: CreateOutcome['outcome']; n: number }>();
+    for (const r of results) {
+      const key = `${r.outcome}\u0000${r.job.task_type}\u0000${r.job.model_profile}`;
+      const seen = counts.get(key);
+      if (seen) seen.n++;
+      else counts.set(key, { job: r.job, outcome: r.outcome, n: 1 });
+    }
+    for (const { job, outcome, n } of counts.values()) metrics.jobCreated(labels(job), outcome, n);
     return c.json({
       results: results.map((r, index) => ({ index, outcome: r.outcome, job: jobJson(r.job) })),
     });
