@@ -57,9 +57,41 @@ export const MAX_JSON_DEPTH = 64;
 /**
  * Where a parsed JSON value nests deeper than `max` (the path's first `keep` segments),
  * or undefined when it does not. Walked with an explicit stack, never recursion, so it
- * is safe on any value JSON.parse can return.
+ * is safe on any value JSON.parse can return. Every body and every input is walked: the
+ * common answer (not too deep) is found without building paths, which are only worked
+ * out, by a second walk, for a value that is too deep.
  */
 export function jsonTooDeep(value: unknown, max: number, keep = 3): string[] | undefined {
+  // Objects still to look into and their depths; most inputs are flat, so nothing is
+  // pushed and the walk ends after the first object.
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop() as Record<string, unknown>;
+    const depth = depths.pop()!;
+    if (depth > max) return pathTooDeep(value, max, keep);
+    if (Array.isArray(v)) {
+      for (const child of v) {
+        if (child !== null && typeof child === 'object') {
+          values.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const k in v) {
+        const child = v[k];
+        if (child !== null && typeof child === 'object' && Object.hasOwn(v, k)) {
+          values.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The path jsonTooDeep names: the first too-deep value in its walk's order. */
+function pathTooDeep(value: unknown, max: number, keep: number): string[] | undefined {
   const stack: [unknown, number, string[]][] = [[value, 1, []]];
   while (stack.length > 0) {
     const [v, depth, path] = stack.pop()!;
