@@ -49,7 +49,7 @@ export function insertedRow(
     tokens_used: null,
     parent_id: null,
     webhook_url: job.webhook_url ?? null,
-    webhook_events: job.webhook_events ? [...job.webhook_events] : null,
+    webhook_events: job.webhook_events?.length ? [...job.webhook_events] : null,
   } as JobRow;
 }
 

@@ -88,8 +88,14 @@ describe.each(DRIVERS)('rows built by createJobs equal SELECT * on %s', (driver)
     expect(+out[0]!.job.run_after).toBe(+out[0]!.job.created_at);
   });
 
-  it('when the batch has no keys (one statement, no transaction)', async () => {
-    await expectSame(Array.from({ length: 50 }, (_, i) => ({ ...base, owner_ref: `n/${i}`, input: { i } })));
+  it('when the batch has no keys (one statement, no transaction, rows returned only where needed)', async () => {
+    const out = await expectSame([
+      ...Array.from({ length: 50 }, (_, i) => ({ ...base, owner_ref: `n/${i}`, input: { i } })),
+      { ...base, run_after: '2026-01-02T03:04:05.123456+05:30' },
+      { ...base, webhook_url: 'https://example.test/h', webhook_events: [] },
+    ]);
+    expect(out[50]!.job.run_after.toISOString()).toBe('2026-01-01T21:34:05.123Z');
+    expect(out[51]!.job.webhook_events).toBeNull();
   });
 });
 
