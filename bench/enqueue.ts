@@ -1,14 +1,17 @@
 // Enqueue rate: N jobs (≈200-byte input) in 1000-job batches, one batch at a time from
-// one client — our createJobs (one INSERT … SELECT FROM jsonb_to_recordset per batch, in
-// a transaction), our POST /api/v1/jobs/batch (the API in its own process, `defaults`
+// one client — our createJobs (one INSERT … SELECT FROM jsonb_to_recordset per batch,
+// returning ids; in a transaction only when items carry idempotency keys), our POST /api/v1/jobs/batch (the API in its own process, `defaults`
 // for the fields every item shares, as a caller would send it) vs pg-boss `insert` and
 // graphile-worker `addJobs`, each on a fresh database, runs interleaved and rotated.
-// Targets (issue 14): both of ours ≥ 1× graphile-worker and ≥ 1.5× pg-boss.
+// Targets (issue 14): both of ours ≥ 1× graphile-worker and ≥ 1.5× pg-boss. CPU per job
+// (this process, the API process, the database's PostgreSQL backends) is reported too:
+// on a shared machine it moves far less than the wall-clock rate.
 import { Pool } from 'undici';
 import type { Db } from '../lib/db/port.ts';
 import { createJobs } from '../lib/jobs/create.ts';
 import { startServer } from './lib/child.ts';
-import { createDatabase, createMigrated } from './lib/db.ts';
+import { type CpuMeter, type CpuUse, startCpu } from './lib/cpu.ts';
+import { ADMIN_URL, createDatabase, createMigrated } from './lib/db.ts';
 import { batches, benchInput, benchJob, INPUT_BYTES, MODEL_PROFILE, TASK_TYPE } from './lib/jobs.ts';
 import { enqueueBoss, enqueueGraphile, graphileUtils, startBoss } from './lib/peers.ts';
 import { type Row, row, type ScenarioResult } from './lib/report.ts';
@@ -16,6 +19,12 @@ import { midMedian } from './lib/stats.ts';
 import { check } from './lib/targets.ts';
 
 const TOKEN = 'bench-token-0123456789';
+/**
+ * One full batch per system before the clock starts, not counted: with 10 batches per
+ * run, JIT warm-up of the per-item code was a third of the API's CPU (a deployed API is
+ * warm). Every system gets the same.
+ */
+const WARM = 1000;
 
 /** Our batch create, 1000 jobs per createJobs call. */
 export async function enqueueOurs(db: Db, n: number, batchSize = 1000): Promise<void> {
@@ -30,7 +39,9 @@ export async function enqueueOurs(db: Db, n: number, batchSize = 1000): Promise<
  * Our HTTP batch route, 1000 jobs per POST /api/v1/jobs/batch: the clock runs from the
  * first request to the last answer (the API process is started and warm before).
  */
-async function enqueueHttpBatch(n: number): Promise<number> {
+type Sample = { ms: number; cpu: CpuUse };
+
+async function enqueueHttpBatch(n: number): Promise<Sample> {
   const b = await createMigrated('enq_http', 2);
   const api = await startServer('api.ts', {
     DATABASE_URL: b.url,
@@ -56,15 +67,17 @@ async function enqueueHttpBatch(n: number): Promise<number> {
       throw new Error(`POST /api/v1/jobs/batch: ${r.statusCode} ${text.slice(0, 300)}`);
   };
   try {
-    // Warm the route (JIT, pool connections, the unserved check) on jobs that are not counted.
-    await post(n, n + 10);
+    // Warm the route (JIT, pool connections, the unserved check) on a batch that is not counted.
+    await post(n, n + WARM);
+    const meter = await startCpu(ADMIN_URL, b.name, api.proc.pid);
     const t0 = performance.now();
     for (const [from, to] of batches(n)) await post(from, to);
     const ms = performance.now() - t0;
+    const cpu = await meter.stop();
     const count = await b.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ai_jobs');
-    if (count.rows[0]!.n !== n + 10)
-      throw new Error(`http batch: ${count.rows[0]!.n - 10} of ${n} jobs created`);
-    return ms;
+    if (count.rows[0]!.n !== n + WARM)
+      throw new Error(`http batch: ${count.rows[0]!.n - WARM} of ${n} jobs created`);
+    return { ms, cpu };
   } finally {
     await pool.close();
     await api.stop();
@@ -72,14 +85,22 @@ async function enqueueHttpBatch(n: number): Promise<number> {
   }
 }
 
-const ENQUEUERS = {
+/** Times `fn` and meters the CPU it costs (this process and `db`'s backends). */
+async function measured(db: string, fn: () => Promise<void>): Promise<Sample> {
+  const meter: CpuMeter = await startCpu(ADMIN_URL, db);
+  const t0 = performance.now();
+  await fn();
+  const ms = performance.now() - t0;
+  return { ms, cpu: await meter.stop() };
+}
+
+const ENQUEUERS: Record<string, (n: number) => Promise<Sample>> = {
   'ours (POST /jobs/batch)': enqueueHttpBatch,
   'ours (createJobs)': async (n: number) => {
     const b = await createMigrated('enq_ours', 2);
     try {
-      const t0 = performance.now();
-      await enqueueOurs(b.db, n);
-      return performance.now() - t0;
+      await enqueueOurs(b.db, WARM);
+      return await measured(b.name, () => enqueueOurs(b.db, n));
     } finally {
       await b.drop();
     }
@@ -88,9 +109,8 @@ const ENQUEUERS = {
     const b = await createDatabase('enq_pgboss');
     const boss = await startBoss(b.url);
     try {
-      const t0 = performance.now();
-      await enqueueBoss(boss, n);
-      return performance.now() - t0;
+      await enqueueBoss(boss, WARM);
+      return await measured(b.name, () => enqueueBoss(boss, n));
     } finally {
       await boss.stop({ graceful: false, close: true }).catch(() => {});
       await b.drop();
@@ -100,17 +120,20 @@ const ENQUEUERS = {
     const b = await createDatabase('enq_graphile');
     const utils = await graphileUtils(b.url);
     try {
-      const t0 = performance.now();
-      await enqueueGraphile(utils, n);
-      return performance.now() - t0;
+      await enqueueGraphile(utils, WARM);
+      return await measured(b.name, () => enqueueGraphile(utils, n));
     } finally {
       await utils.release();
       await b.drop();
     }
   },
-} as const;
+};
 
-type Enqueuer = keyof typeof ENQUEUERS;
+type Enqueuer =
+  | 'ours (POST /jobs/batch)'
+  | 'ours (createJobs)'
+  | 'pg-boss (insert)'
+  | 'graphile-worker (addJobs)';
 
 export async function enqueue(opts: {
   n: number;
@@ -120,13 +143,23 @@ export async function enqueue(opts: {
   const log = opts.log ?? (() => {});
   const names = Object.keys(ENQUEUERS) as Enqueuer[];
   const rates = new Map<Enqueuer, number[]>(names.map((k) => [k, []]));
+  // µs of CPU per job: client (this process), API process, PostgreSQL backends.
+  const cpus = new Map<Enqueuer, { node: number[]; api: number[]; pg: number[] }>(
+    names.map((k) => [k, { node: [], api: [], pg: [] }]),
+  );
   const failures: string[] = [];
   for (let r = 0; r < opts.runs; r++) {
     for (let i = 0; i < names.length; i++) {
       const name = names[(i + r) % names.length]!;
       let ms: number;
       try {
-        ms = await ENQUEUERS[name](opts.n);
+        const sample = await ENQUEUERS[name]!(opts.n);
+        ms = sample.ms;
+        const perJob = (x: number) => (x * 1000) / opts.n;
+        const c = cpus.get(name)!;
+        c.node.push(perJob(sample.cpu.nodeMs));
+        c.api.push(perJob(sample.cpu.childMs ?? 0));
+        c.pg.push(perJob(sample.cpu.pgMs));
       } catch (e) {
         // One failed sample must not discard the others: say so and go on.
         const msg = e instanceof Error ? e.message : String(e);
@@ -142,6 +175,18 @@ export async function enqueue(opts: {
   const section = `enqueue ${opts.n.toLocaleString('en-US')} (1000/batch)`;
   const med = new Map([...rates].map(([k, xs]) => [k, midMedian(xs)]));
   const rows: Row[] = names.map((k) => row(section, k, med.get(k)!, 'jobs/s', { runs: rates.get(k)! }));
+  const cpuNotes: string[] = [];
+  for (const k of names) {
+    const c = cpus.get(k)!;
+    const total = c.node.map((x, i) => x + c.api[i]! + c.pg[i]!);
+    rows.push(
+      row(section, `${k} CPU per job (client + API + PostgreSQL)`, midMedian(total), 'µs', { runs: total }),
+    );
+    cpuNotes.push(
+      `Enqueue CPU per job, ${k}: client ${midMedian(c.node).toFixed(1)} µs, API process ` +
+        `${midMedian(c.api).toFixed(1)} µs, PostgreSQL backends ${midMedian(c.pg).toFixed(1)} µs (medians).`,
+    );
+  }
   const boss = med.get('pg-boss (insert)')!;
   const graphile = med.get('graphile-worker (addJobs)')!;
   for (const ours of ['ours (POST /jobs/batch)', 'ours (createJobs)'] as const) {
@@ -162,6 +207,7 @@ export async function enqueue(opts: {
     rows,
     notes: [
       ...failures,
+      ...cpuNotes,
       `Enqueue: ${INPUT_BYTES}-byte inputs, sequential 1000-job batches from one client, fresh database per run; ` +
         'POST /jobs/batch: the API (bench/servers/api.ts) in its own process, one undici connection, ' +
         '`defaults` {owner_service, task_type, model_profile} and {owner_ref, input} per item.',

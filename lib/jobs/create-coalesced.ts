@@ -6,7 +6,7 @@
 //
 // When nothing is in flight a create runs at once as createJob (no added latency); a group
 // forms only from creates that would otherwise wait for a pool connection. The statements
-// are create.ts's batch statements (INSERT_MANY, FIND_MANY_BY_KEY), so a column added
+// are create.ts's batch statements (insertMany, FIND_MANY_BY_KEY), so a column added
 // there reaches coalesced creates too. They run without a transaction: the INSERT is one
 // atomic statement and the key lookup only reads committed rows, as createJob's does.
 // If a group's statement fails (a deadlock with a concurrent batch, a constraint), no row
@@ -14,8 +14,7 @@
 // cannot fail its neighbours.
 import type { Queryable } from '../db/port.ts';
 import { AppError } from '../errors.ts';
-import { type CreateOutcome, conflict, createJob, FIND_MANY_BY_KEY, INSERT_MANY } from './create.ts';
-import { uuidv7 } from './ids.ts';
+import { type CreateOutcome, conflict, createJob, FIND_MANY_BY_KEY, insertMany } from './create.ts';
 import type { JobRow } from './row.ts';
 import type { CreateJob } from './schemas.ts';
 
@@ -105,15 +104,7 @@ async function createGroup(
   db: Queryable,
   jobs: readonly CreateJob[],
 ): Promise<(CreateOutcome | AppError | undefined)[]> {
-  const ids = jobs.map(() => uuidv7());
-  const inserted = await db.query<JobRow>(INSERT_MANY, [
-    JSON.stringify(jobs.map((j, i) => ({ ...j, id: ids[i] }))),
-  ]);
-  const byId = new Map(inserted.rows.map((r) => [r.id, r]));
-  const out: (CreateOutcome | AppError | undefined)[] = ids.map((id) => {
-    const row = byId.get(id);
-    return row ? { outcome: 'created', job: row } : undefined;
-  });
+  const out: (CreateOutcome | AppError | undefined)[] = await insertMany(db, jobs);
   const missing = out.flatMap((o, i) => (o ? [] : [i]));
   if (missing.length === 0) return out;
   const lookup = missing.map((i) => {

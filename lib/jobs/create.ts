@@ -8,6 +8,7 @@ import type { Db, Queryable } from '../db/port.ts';
 import { prepared } from '../db/prepared.ts';
 import { AppError } from '../errors.ts';
 import { uuidv7 } from './ids.ts';
+import { insertedRow } from './inserted.ts';
 import type { JobRow } from './row.ts';
 import type { CreateJob } from './schemas.ts';
 
@@ -71,21 +72,64 @@ export function conflict(job: CreateJob, existingId: string, index?: number): Ap
   );
 }
 
-// One statement inserts every item; rows come back by id (generated here), and items
-// whose key already existed are resolved with one more statement, all in one transaction.
-// Inserting in key order keeps two concurrent batches with shared keys from deadlocking.
-export const INSERT_MANY = `
+// One statement inserts every item; items whose key already existed are resolved with
+// one more statement (createJobs: in one transaction; a batch without keys is one
+// statement, atomic on its own). Inserting in key order keeps two concurrent batches with
+// shared keys from deadlocking; without keys there is nothing to order. The INSERT
+// returns only what PostgreSQL chose — which rows it wrote, the statement's now() (on the
+// row of $2, an item without a key, which is always written, and on keyed rows), run_after
+// where one was given — and the rows are built from what was sent (lib/jobs/inserted.ts):
+// reading 1,000 rows back cost more than writing them.
+const insertManyText = (ordered: boolean) => `
 INSERT INTO ai_jobs (id, owner_service, owner_ref, task_type, model_profile, input, priority, run_after,
                      max_attempts, idempotency_key, webhook_url, webhook_events)
 SELECT id, owner_service, owner_ref, task_type, model_profile, input, coalesce(priority, 0),
        coalesce(run_after, now()), coalesce(max_attempts, 3), idempotency_key, webhook_url,
-       (SELECT array_agg(e) FROM jsonb_array_elements_text(webhook_events) AS e)
+       nullif(webhook_events, '{}')
 FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, owner_service text, owner_ref text, task_type text,
      model_profile text, input jsonb, priority int, run_after timestamptz, max_attempts int, idempotency_key text,
-     webhook_url text, webhook_events jsonb)
-ORDER BY owner_service, idempotency_key
+     webhook_url text, webhook_events text[])${ordered ? '\nORDER BY owner_service, idempotency_key' : ''}
 ON CONFLICT (owner_service, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-RETURNING *`;
+RETURNING id, nullif(run_after, created_at) AS run_after,
+          CASE WHEN id = $2::uuid OR idempotency_key IS NOT NULL THEN created_at END AS created_at`;
+export const INSERT_MANY_KEYED = prepared('aisvc_create_jobs_keyed', insertManyText(true));
+export const INSERT_MANY = prepared('aisvc_create_jobs', insertManyText(false));
+
+/**
+ * Inserts `jobs` in one statement: each item's outcome `created` with its row, or
+ * undefined where its idempotency key already existed (the caller looks those up).
+ */
+export async function insertMany(
+  q: Queryable,
+  jobs: readonly CreateJob[],
+): Promise<(CreateOutcome | undefined)[]> {
+  const ids = jobs.map(() => uuidv7());
+  const inputs = jobs.map((j) => JSON.stringify(j.input));
+  // Built as text: each input is serialised once, for the statement and for its row.
+  let payload = '[';
+  let keyed = false;
+  let unkeyed: string | null = null;
+  for (let i = 0; i < jobs.length; i++) {
+    const { input: _, ...rest } = jobs[i]!;
+    if (rest.idempotency_key !== undefined) keyed = true;
+    else unkeyed ??= ids[i]!;
+    const head = JSON.stringify({ ...rest, id: ids[i] });
+    payload += `${i ? ',' : ''}${head.slice(0, -1)},"input":${inputs[i]}}`;
+  }
+  payload += ']';
+  const returned = await q.query<{ id: string; run_after: Date | null; created_at: Date | null }>(
+    keyed ? INSERT_MANY_KEYED : INSERT_MANY,
+    [payload, unkeyed],
+  );
+  const now = returned.rows.find((r) => r.created_at)?.created_at;
+  const byId = new Map(returned.rows.map((r) => [r.id, r]));
+  return ids.map((id, i) => {
+    const r = byId.get(id);
+    return r && now
+      ? { outcome: 'created', job: insertedRow(id, jobs[i]!, inputs[i]!, now, r.run_after) }
+      : undefined;
+  });
+}
 
 export const FIND_MANY_BY_KEY = `
 SELECT j.*, x.i, (j.owner_ref = x.owner_ref AND j.task_type = x.task_type AND j.model_profile = x.model_profile
@@ -95,15 +139,13 @@ FROM jsonb_to_recordset($1::jsonb) AS x(i int, owner_service text, idempotency_k
 JOIN ai_jobs j ON j.owner_service = x.owner_service AND j.idempotency_key = x.idempotency_key`;
 
 export async function createJobs(db: Db, jobs: readonly CreateJob[]): Promise<CreateOutcome[]> {
-  const ids = jobs.map(() => uuidv7());
+  if (!jobs.some((j) => j.idempotency_key !== undefined)) {
+    const out = await insertMany(db, jobs);
+    if (out.some((o) => !o)) throw new AppError('unavailable', 'could not create the batch; try again');
+    return out as CreateOutcome[];
+  }
   return db.transaction(async (tx) => {
-    const payload = jobs.map((j, i) => ({ ...j, id: ids[i] }));
-    const inserted = await tx.query<JobRow>(INSERT_MANY, [JSON.stringify(payload)]);
-    const byId = new Map(inserted.rows.map((r) => [r.id, r]));
-    const out: (CreateOutcome | undefined)[] = ids.map((id) => {
-      const row = byId.get(id);
-      return row ? { outcome: 'created', job: row } : undefined;
-    });
+    const out = await insertMany(tx, jobs);
     const missing = out.flatMap((o, i) => (o ? [] : [i]));
     if (missing.length === 0) return out as CreateOutcome[];
 

@@ -17,8 +17,8 @@ export const MAX_LEASE_MS = 24 * 3_600_000;
 
 // PostgreSQL text and jsonb cannot hold NUL, and jsonb rejects lone UTF-16 surrogates;
 // refusing them here turns what would be a database error into a 400.
-const storable = (s: string) => !s.includes('\u0000') && s.isWellFormed();
-const LONE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+export const storable = (s: string) => !s.includes('\u0000') && s.isWellFormed();
+export const LONE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 const text = (max: number) =>
   z
@@ -28,13 +28,14 @@ const text = (max: number) =>
       z.maxLength(max, `must be at most ${max} characters`),
       z.refine(storable, 'must not contain NUL or unpaired surrogate characters'),
     );
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
 const name = (max: number) =>
   z
     .string()
     .check(
       z.minLength(1, 'must not be empty'),
       z.maxLength(max, `must be at most ${max} characters`),
-      z.regex(/^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/, 'may contain letters, digits and . _ : / @ + - only'),
+      z.regex(NAME, 'may contain letters, digits and . _ : / @ + - only'),
     );
 
 export const ownerService = name(100);
@@ -56,9 +57,41 @@ export const MAX_JSON_DEPTH = 64;
 /**
  * Where a parsed JSON value nests deeper than `max` (the path's first `keep` segments),
  * or undefined when it does not. Walked with an explicit stack, never recursion, so it
- * is safe on any value JSON.parse can return.
+ * is safe on any value JSON.parse can return. Every body and every input is walked: the
+ * common answer (not too deep) is found without building paths, which are only worked
+ * out, by a second walk, for a value that is too deep.
  */
 export function jsonTooDeep(value: unknown, max: number, keep = 3): string[] | undefined {
+  // Objects still to look into and their depths; most inputs are flat, so nothing is
+  // pushed and the walk ends after the first object.
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop() as Record<string, unknown>;
+    const depth = depths.pop()!;
+    if (depth > max) return pathTooDeep(value, max, keep);
+    if (Array.isArray(v)) {
+      for (const child of v) {
+        if (child !== null && typeof child === 'object') {
+          values.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const k in v) {
+        const child = v[k];
+        if (child !== null && typeof child === 'object' && Object.hasOwn(v, k)) {
+          values.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The path jsonTooDeep names: the first too-deep value in its walk's order. */
+function pathTooDeep(value: unknown, max: number, keep: number): string[] | undefined {
   const stack: [unknown, number, string[]][] = [[value, 1, []]];
   while (stack.length > 0) {
     const [v, depth, path] = stack.pop()!;
@@ -73,29 +106,26 @@ export function jsonTooDeep(value: unknown, max: number, keep = 3): string[] | u
   return undefined;
 }
 
+/**
+ * Why a JSON object cannot be stored (depth, serialised size, characters jsonb refuses),
+ * or undefined when it can. Also the batch route's fast path (lib/jobs/create-check.ts).
+ */
+export function jsonObjectProblem(v: unknown, maxBytes: number): string | undefined {
+  // Depth first: the size and character checks below serialise recursively.
+  if (jsonTooDeep(v, MAX_JSON_DEPTH, 0))
+    return `must nest at most ${MAX_JSON_DEPTH} levels of objects/arrays`;
+  const s = JSON.stringify(v);
+  if (s === undefined || s.length > maxBytes) return `must serialise to at most ${maxBytes} bytes of JSON`;
+  if (LONE_ESCAPE.test(s)) return 'must not contain NUL or unpaired surrogates';
+  return undefined;
+}
+
 /** A JSON object of bounded depth and serialised size that PostgreSQL's jsonb can store. */
 const jsonObject = (maxBytes: number) =>
   z.record(z.string(), z.unknown()).check(
     z.superRefine((v, ctx) => {
-      // Depth first: the size and character checks below serialise recursively.
-      if (jsonTooDeep(v, MAX_JSON_DEPTH, 0)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must nest at most ${MAX_JSON_DEPTH} levels of objects/arrays`,
-          input: v,
-        });
-        return;
-      }
-      const s = JSON.stringify(v);
-      if (s === undefined || s.length > maxBytes) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must serialise to at most ${maxBytes} bytes of JSON`,
-          input: v,
-        });
-      } else if (LONE_ESCAPE.test(s)) {
-        ctx.addIssue({ code: 'custom', message: 'must not contain NUL or unpaired surrogates' });
-      }
+      const message = jsonObjectProblem(v, maxBytes);
+      if (message) ctx.addIssue({ code: 'custom', message, input: v });
     }),
   );
 

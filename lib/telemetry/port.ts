@@ -10,7 +10,8 @@ export interface JobLabels {
 }
 
 export interface Metrics {
-  jobCreated(l: JobLabels, outcome: 'created' | 'existing'): void;
+  /** `n` jobs with the same labels and outcome (a batch counts them once per group). */
+  jobCreated(l: JobLabels, outcome: 'created' | 'existing', n?: number): void;
   jobCompleted(l: JobLabels, durationMs: number | null): void;
   jobFailed(l: JobLabels, category: FailureCategory, final: boolean): void;
   claimBatch(size: number): void;

@@ -132,7 +132,7 @@ export function createPromMetrics(opts: { db?: Queryable; process?: 'api' | 'wor
 
   return {
     registry,
-    jobCreated: (l, outcome) => created.inc({ ...l, outcome }),
+    jobCreated: (l, outcome, n = 1) => created.inc({ ...l, outcome }, n),
     jobCompleted: (l, ms) => {
       completed.inc(l);
       if (ms !== null) duration.observe(l, ms / 1000);

@@ -98,6 +98,30 @@ describe('metrics and logs', () => {
     ).toBe(1);
   });
 
+  it('a batch counts each job once, per task type, profile and outcome', async () => {
+    const before = String(await call('GET', '/metrics'));
+    const d = { owner_service: 'm', task_type: 'batch_a', model_profile: 'p1', input: {} };
+    await call('POST', '/api/v1/jobs', { ...d, owner_ref: 'r', idempotency_key: 'b-old' });
+    const r = (await call('POST', '/api/v1/jobs/batch', {
+      defaults: d,
+      jobs: [
+        { owner_ref: 'r', idempotency_key: 'b-old' },
+        { owner_ref: 'r1' },
+        { owner_ref: 'r2', model_profile: 'p2' },
+        { owner_ref: 'r3' },
+        { owner_ref: 'r4', task_type: 'batch_b', idempotency_key: 'b-new' },
+      ],
+    })) as { results: { outcome: string }[] };
+    expect(r.results.map((x) => x.outcome)).toEqual(['existing', 'created', 'created', 'created', 'created']);
+    const after = String(await call('GET', '/metrics'));
+    const moved = (labels: Record<string, string>) =>
+      sample(after, 'ai_jobs_created_total', labels) - sample(before, 'ai_jobs_created_total', labels);
+    expect(moved({ task_type: 'batch_a', model_profile: 'p1', outcome: 'created' })).toBe(3);
+    expect(moved({ task_type: 'batch_a', model_profile: 'p1', outcome: 'existing' })).toBe(1);
+    expect(moved({ task_type: 'batch_a', model_profile: 'p2', outcome: 'created' })).toBe(1);
+    expect(moved({ task_type: 'batch_b', model_profile: 'p1', outcome: 'created' })).toBe(1);
+  });
+
   it('logs are JSON lines with the request id, and never the input or the token', async () => {
     const requestLines = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
     expect(requestLines.length).toBeGreaterThan(5);
