@@ -64,8 +64,23 @@ export const RUNNER_SETTINGS = {
   instances: 1,
 };
 export const HTTP_SETTINGS = { loops: 4, claimLimit: 100, connections: 16 };
-/** The batched loop: each request completes the previous claim's jobs and claims the next. */
-export const HTTP_BATCH_SETTINGS = { loops: 4, claimLimit: 250, connections: 4 };
+/**
+ * The batched loop: each request completes the previous claim's jobs and claims the next;
+ * `settle: 'minimal'` asks for outcomes without the completed jobs (`"return": "minimal"`).
+ */
+export const HTTP_BATCH_SETTINGS: {
+  loops: number;
+  claimLimit: number;
+  connections: number;
+  settle: 'minimal' | 'full';
+} = { loops: 4, claimLimit: 250, connections: 4, settle: 'full' };
+
+/** How the API process of an HTTP burn-down is started (bench/external.ts: --base, --prof). */
+export interface ApiServerOptions {
+  /** Another checkout's bench/servers/api.ts (the code before a change, same run). */
+  root?: string;
+  nodeArgs?: string[];
+}
 export const RAW_SETTINGS = { loops: 4, claimLimit: 500 };
 /** The raw loops' shape, but through our repository functions (claimJobs + completeMany). */
 export const REPO_SETTINGS = { loops: 4, claimLimit: 500 };
@@ -275,13 +290,17 @@ export async function burnHttp(n: number, settings = HTTP_SETTINGS): Promise<Bur
  * `complete: [the jobs it just finished]` and `limit: k` — one request and one transaction
  * per k jobs. The no-op handler returns `{}`; every complete outcome must be ok.
  */
-export async function burnHttpBatch(n: number, settings = HTTP_BATCH_SETTINGS): Promise<BurnResult> {
+export async function burnHttpBatch(
+  n: number,
+  settings = HTTP_BATCH_SETTINGS,
+  server: ApiServerOptions = {},
+): Promise<BurnResult> {
   const b = await createMigrated('burn_http_batch', 4);
-  const api = await startServer('api.ts', {
-    DATABASE_URL: b.url,
-    AI_SERVICE_TOKEN: TOKEN,
-    MIGRATE_ON_START: 'false',
-  });
+  const api = await startServer(
+    'api.ts',
+    { DATABASE_URL: b.url, AI_SERVICE_TOKEN: TOKEN, MIGRATE_ON_START: 'false' },
+    server,
+  );
   const pool = new Pool(`http://127.0.0.1:${api.port}`, { connections: settings.connections });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
   try {
@@ -316,6 +335,7 @@ export async function burnHttpBatch(n: number, settings = HTTP_BATCH_SETTINGS): 
           limit: settings.claimLimit,
           task_types: [TASK_TYPE],
           ...(done.length > 0 && { complete: done }),
+          ...(settings.settle === 'minimal' && { return: 'minimal' }),
         })) as { jobs: { id: string; lease_token: string }[]; complete?: { outcome: string }[] };
         for (const o of r.complete ?? []) {
           if (o.outcome !== 'ok') throw new Error(`http-batch: a complete answered ${JSON.stringify(o)}`);
@@ -339,7 +359,7 @@ export async function burnHttpBatch(n: number, settings = HTTP_BATCH_SETTINGS): 
     return {
       ms,
       note:
-        `${describeCpu(use, n)}; ${requests} HTTP requests (${(requests / n).toFixed(4)}/job: one claim+complete per ${settings.claimLimit})` +
+        `${describeCpu(use, n)}; ${requests} HTTP requests (${(requests / n).toFixed(4)}/job: one claim+complete per ${settings.claimLimit}, return ${settings.settle})` +
         (serverErrors.size > 0
           ? `; server errors answered (then retried): ${[...serverErrors].map(([k, v]) => `${v}× ${k}`).join(', ')}`
           : ''),
@@ -542,6 +562,10 @@ export async function burndown(opts: {
   sizes: number[];
   runs: number;
   systems?: readonly System[];
+  /** Variants run alongside `systems`, interleaved with them (bench/external.ts A/B). */
+  extra?: Record<string, (n: number) => Promise<BurnResult>>;
+  /** How http-batch's API process starts (bench/external.ts --prof). */
+  server?: ApiServerOptions;
   /** Largest size the per-job `http` loop runs at when `systems` is not given. */
   perJobHttpMaxN?: number;
   log?: (s: string) => void;
@@ -562,20 +586,28 @@ export async function burndown(opts: {
     // The one-request-per-job loop is information (issue 14 replaced it with http-batch)
     // and the slowest system by 10×: above HTTP_PER_JOB_MAX_N it would take most of --full.
     const perJobMax = opts.perJobHttpMaxN ?? HTTP_PER_JOB_MAX_N;
-    const systems = opts.systems ? allSystems : allSystems.filter((s) => s !== 'http' || n <= perJobMax);
-    if (systems.length < allSystems.length)
+    const chosen = opts.systems ? allSystems : allSystems.filter((s) => s !== 'http' || n <= perJobMax);
+    const extra = opts.extra ?? {};
+    const systems: string[] = [...chosen, ...Object.keys(extra)];
+    const burner = (s: string) =>
+      extra[s] ??
+      (s === 'http-batch' && opts.server
+        ? (k: number) => burnHttpBatch(k, HTTP_BATCH_SETTINGS, opts.server)
+        : undefined) ??
+      BURNERS[s as System];
+    if (chosen.length < allSystems.length)
       notes.push(
         `burn-down ${n}: the per-job http loop (information) is not run ${perJobMax > 0 ? `above ${perJobMax} jobs` : 'in the short run'}.`,
       );
-    const rates = new Map<System, number[]>(systems.map((s) => [s, []]));
-    const lastNote = new Map<System, string>();
+    const rates = new Map<string, number[]>(systems.map((s) => [s, []]));
+    const lastNote = new Map<string, string>();
     for (let r = 0; r < opts.runs; r++) {
       // Rotate the order each run so no system always runs first (warm caches, drift).
       const order = systems.map((_, i) => systems[(i + r) % systems.length]!);
       for (const s of order) {
         let res: BurnResult;
         try {
-          res = await BURNERS[s](n);
+          res = await burner(s)(n);
         } catch (e) {
           // One failed sample must not discard the others: say so and go on.
           const msg = e instanceof Error ? e.message : String(e);
@@ -596,7 +628,7 @@ export async function burndown(opts: {
     const section = `burn-down ${n.toLocaleString('en-US')}`;
     for (const s of systems) rows.push(row(section, s, med.get(s)!, 'jobs/s', { runs: rates.get(s)! }));
     const ours = med.get('runner');
-    const ratio = (a: System, b: System) => {
+    const ratio = (a: string, b: string) => {
       const x = med.get(a);
       const y = med.get(b);
       return x !== undefined && y !== undefined ? x / y : null;
@@ -627,6 +659,12 @@ export async function burndown(opts: {
           target: check('external-vs-pgboss', '≥ 1×', batchVsBoss >= 1),
         }),
       );
+    for (const x of Object.keys(extra)) {
+      const vsBoss = ratio(x, 'pg-boss');
+      if (vsBoss !== null) rows.push(row(section, `${x} / pg-boss`, vsBoss, '×'));
+      const vsBatch = ratio(x, 'http-batch');
+      if (vsBatch !== null) rows.push(row(section, `${x} / http-batch`, vsBatch, '×'));
+    }
     const repoVsRaw = ratio('repo-loops', 'raw');
     if (repoVsRaw !== null) rows.push(row(section, 'repo-loops / raw limit', repoVsRaw * 100, '%'));
     const httpVsRaw = ratio('http', 'raw');
