@@ -73,7 +73,7 @@ export const HTTP_BATCH_SETTINGS: {
   claimLimit: number;
   connections: number;
   settle: 'minimal' | 'full';
-} = { loops: 4, claimLimit: 250, connections: 4, settle: 'full' };
+} = { loops: 4, claimLimit: 250, connections: 4, settle: 'minimal' };
 
 /** How the API process of an HTTP burn-down is started (bench/external.ts: --base, --prof). */
 export interface ApiServerOptions {
@@ -270,6 +270,7 @@ export async function burnHttp(n: number, settings = HTTP_SETTINGS): Promise<Bur
     if (done.rows[0]!.n !== n) throw new Error(`http: ${done.rows[0]!.n} of ${n} jobs completed`);
     return {
       ms,
+      cpu: use,
       note:
         `${describeCpu(use, n)}; ${requests} HTTP requests (${(requests / n).toFixed(3)}/job: one claim per ${settings.claimLimit} + one complete per job), ${claims} claims` +
         (serverErrors.size > 0
@@ -358,6 +359,7 @@ export async function burnHttpBatch(
       throw new Error(`http-batch: ${rows.rows[0]!.n} of ${n} jobs completed (${completed} answered ok)`);
     return {
       ms,
+      cpu: use,
       note:
         `${describeCpu(use, n)}; ${requests} HTTP requests (${(requests / n).toFixed(4)}/job: one claim+complete per ${settings.claimLimit}, return ${settings.settle})` +
         (serverErrors.size > 0
@@ -391,7 +393,8 @@ export async function burnPgBoss(n: number, work: object = PGBOSS_WORK): Promise
     await until(() => seen >= n, `pg-boss handlers for ${n}`, 600_000, 1);
     await until(async () => (await bossRemaining(probe)) === 0, 'pg-boss completions', 600_000, 2);
     const ms = performance.now() - t0;
-    return { ms, note: describeCpu(await cpu.stop(), n) };
+    const use = await cpu.stop();
+    return { ms, cpu: use, note: describeCpu(use, n) };
   } finally {
     await probe.end();
     await boss.stop({ graceful: false, close: true }).catch(() => {});
@@ -601,6 +604,7 @@ export async function burndown(opts: {
       );
     const rates = new Map<string, number[]>(systems.map((s) => [s, []]));
     const lastNote = new Map<string, string>();
+    const cpus = new Map<string, CpuUse[]>(systems.map((s) => [s, []]));
     for (let r = 0; r < opts.runs; r++) {
       // Rotate the order each run so no system always runs first (warm caches, drift).
       const order = systems.map((_, i) => systems[(i + r) % systems.length]!);
@@ -618,6 +622,7 @@ export async function burndown(opts: {
         const rate = n / (res.ms / 1000);
         rates.get(s)!.push(rate);
         if (res.note) lastNote.set(s, res.note);
+        if (res.cpu) cpus.get(s)!.push(res.cpu);
         log(
           `  burndown n=${n} run ${r + 1}/${opts.runs} ${s}: ${rate.toFixed(0)} jobs/s (${res.ms.toFixed(0)} ms)`,
         );
@@ -672,6 +677,23 @@ export async function burndown(opts: {
     const httpVsBoss = ratio('http', 'pg-boss');
     if (httpVsBoss !== null) rows.push(row(section, 'http / pg-boss', httpVsBoss, '×'));
     for (const [s, note] of lastNote) notes.push(`burn-down ${n} ${s} (last run): ${note}`);
+    // CPU per job moves less than jobs/s on a shared machine: its median over the runs.
+    for (const [s, xs] of cpus) {
+      if (xs.length === 0) continue;
+      const med = (f: (c: CpuUse) => number | undefined) => {
+        const v = xs.map(f).filter((x): x is number => x !== undefined);
+        return v.length ? `${((midMedian(v) / n) * 1000).toFixed(1)}` : undefined;
+      };
+      const api = med((c) => c.childMs);
+      notes.push(
+        `burn-down ${n} ${s} CPU µs/job, median of ${xs.length} runs: ` +
+          [
+            ...(api !== undefined ? [`API server ${api}`] : []),
+            `PostgreSQL ${med((c) => c.pgMs)}`,
+            `this process ${med((c) => c.nodeMs)}`,
+          ].join(', '),
+      );
+    }
   }
   return { rows, notes };
 }

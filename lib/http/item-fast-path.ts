@@ -4,7 +4,7 @@
 // check accepts only what the schema accepts, with the same value out; anything else —
 // a missing or extra field, a wrong type, a bound crossed, an odd object — answers
 // undefined and goes through the schema, so every refusal, its outcome and its issues are
-// the schema's own (test/http/item-fast-path.test.ts fuzzes both paths against each other).
+// the schema's own (test/api/item-fast-path.test.ts fuzzes both paths against each other).
 import type * as z from 'zod/mini';
 import {
   type completeItemSchema,
