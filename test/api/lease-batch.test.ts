@@ -464,6 +464,38 @@ describe('"return": "minimal"', () => {
     expect(await counted()).toEqual(once);
   });
 
+  it('counts usage per calling service over a batch, in either shape', async () => {
+    const prompt = async (owner: string) => {
+      const text = await (await api.call('GET', '/metrics')).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('ai_usage_prompt_tokens_total{') && l.includes(`owner_service="${owner}"`));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    await enqueue(2, { owner_service: 'usage-a' });
+    await enqueue(2, { owner_service: 'usage-b' });
+    const leased = await claim(4);
+    const owners = await Promise.all(leased.map(async (x) => (await row(x.id)).owner_service as string));
+    const before = { a: await prompt('usage-a'), b: await prompt('usage-b') };
+    const item = (x: Leased, k: number) => ({
+      id: x.id,
+      worker_id: 'w',
+      lease_token: x.lease_token,
+      result: { usage: { prompt_tokens: 10 ** k } },
+    });
+    await post('/api/v1/jobs/complete', {
+      jobs: leased.slice(0, 3).map((x, k) => item(x, k)),
+      return: 'minimal',
+    });
+    await post('/api/v1/jobs/complete', { jobs: leased.slice(3).map((x, k) => item(x, k + 3)) });
+    const want = { 'usage-a': 0, 'usage-b': 0 } as Record<string, number>;
+    owners.forEach((o, k) => {
+      want[o]! += 10 ** k;
+    });
+    expect((await prompt('usage-a')) - before.a).toBe(want['usage-a']);
+    expect((await prompt('usage-b')) - before.b).toBe(want['usage-b']);
+  });
+
   it('POST /jobs/fail and /jobs/heartbeat: the same outcomes, without jobs', async () => {
     await enqueue(3, { max_attempts: 2 });
     const [a, b, c] = (await claim(3)) as [Leased, Leased, Leased];
