@@ -1,5 +1,6 @@
 // npx tsx bench/external.ts [--n 5000] [--runs 3] [--systems a,b] [--loops 4] [--limit 250]
-//   [--settle minimal|full] [--full] [--base /path/to/checkout] [--prof DIR] [--also 8x250,…] — issue 14's
+//   [--settle minimal|full] [--full] [--base /path/to/checkout] [--prof DIR] [--also 8x250,…]
+//   [--api-args "flags;flags"] — issue 14's
 // external-worker target alone: the README's batched loop over HTTP (http-batch) against
 // pg-boss's in-process burn-down, with the one-request-per-job loop (http) for reference,
 // interleaved in one run (burndown.ts rotates the order each run). Prints the same table as
@@ -9,8 +10,9 @@
 // A/B in the same run: --full adds "http-batch full" (this code, the settle answer carrying
 // every job); --base adds "http-batch base": another checkout's API (e.g. `git archive main
 // | tar -x -C /tmp/base`, node_modules symlinked) driven by the full loop, which any version
-// answers. --also 8x250,4x500 adds the loop with other loops × claim limits. --prof writes
-// a V8 CPU profile of each API process into DIR.
+// answers. --also 8x250,4x500 adds the loop with other loops × claim limits; --api-args the
+// loop against an API run with other Node flags. --prof writes a V8 CPU profile of each
+// API process into DIR.
 import os from 'node:os';
 import {
   type ApiServerOptions,
@@ -42,6 +44,12 @@ const extra: Record<string, (n: number) => ReturnType<typeof burnHttpBatch>> = {
 if (flag('full')) extra['http-batch full'] = (n) => burnHttpBatch(n, full, server);
 if (arg('base', ''))
   extra['http-batch base'] = (n) => burnHttpBatch(n, full, { ...server, root: arg('base', '') });
+// --api-args "--max-semi-space-size=32;--max-semi-space-size=64": the loop against an API
+// started with those Node flags (one variant per ';'-separated set).
+for (const flags of arg('api-args', '').split(';').filter(Boolean)) {
+  const nodeArgs = [...(server.nodeArgs ?? []), ...flags.split(' ')];
+  extra[`http-batch ${flags}`] = (n) => burnHttpBatch(n, HTTP_BATCH_SETTINGS, { ...server, nodeArgs });
+}
 // --also 8x250,4x500: the same loop with other loops × claim limits, in the same run.
 for (const v of arg('also', '').split(',').filter(Boolean)) {
   const [loops, claimLimit] = v.split('x').map(Number) as [number, number];
