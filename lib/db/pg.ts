@@ -10,8 +10,9 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 // pg parses each timestamptz text with regular expressions, and the texts of one answer
 // mostly repeat: every row a statement writes shares its now() (a claim of 500 jobs
-// carries 1,500 copies of one instant). The instant of recently seen texts is remembered
-// and each value still gets a Date of its own; the cache is dropped whole when it grows.
+// carries 1,000 copies of it, and 500 of one lease end). The instant of recently seen
+// texts is remembered and each value still gets a Date of its own; the cache is dropped
+// whole when it grows.
 const TIMESTAMPTZ = 1184;
 const parseTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ);
 const instants = new Map<string, number>();
