@@ -18,7 +18,6 @@ export const MAX_LEASE_MS = 24 * 3_600_000;
 // PostgreSQL text and jsonb cannot hold NUL, and jsonb rejects lone UTF-16 surrogates;
 // refusing them here turns what would be a database error into a 400.
 export const storable = (s: string) => !s.includes('\u0000') && s.isWellFormed();
-/** A serialised JSON string escaping NUL or a lone surrogate (which jsonb refuses). */
 export const LONE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 const text = (max: number) =>
