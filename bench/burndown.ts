@@ -64,8 +64,23 @@ export const RUNNER_SETTINGS = {
   instances: 1,
 };
 export const HTTP_SETTINGS = { loops: 4, claimLimit: 100, connections: 16 };
-/** The batched loop: each request completes the previous claim's jobs and claims the next. */
-export const HTTP_BATCH_SETTINGS = { loops: 4, claimLimit: 250, connections: 4 };
+/**
+ * The batched loop: each request completes the previous claim's jobs and claims the next;
+ * `settle: 'minimal'` asks for outcomes without the completed jobs (`"return": "minimal"`).
+ */
+export const HTTP_BATCH_SETTINGS: {
+  loops: number;
+  claimLimit: number;
+  connections: number;
+  settle: 'minimal' | 'full';
+} = { loops: 4, claimLimit: 250, connections: 4, settle: 'minimal' };
+
+/** How the API process of an HTTP burn-down is started (bench/external.ts: --base, --prof). */
+export interface ApiServerOptions {
+  /** Another checkout's bench/servers/api.ts (the code before a change, same run). */
+  root?: string;
+  nodeArgs?: string[];
+}
 export const RAW_SETTINGS = { loops: 4, claimLimit: 500 };
 /** The raw loops' shape, but through our repository functions (claimJobs + completeMany). */
 export const REPO_SETTINGS = { loops: 4, claimLimit: 500 };
@@ -255,6 +270,7 @@ export async function burnHttp(n: number, settings = HTTP_SETTINGS): Promise<Bur
     if (done.rows[0]!.n !== n) throw new Error(`http: ${done.rows[0]!.n} of ${n} jobs completed`);
     return {
       ms,
+      cpu: use,
       note:
         `${describeCpu(use, n)}; ${requests} HTTP requests (${(requests / n).toFixed(3)}/job: one claim per ${settings.claimLimit} + one complete per job), ${claims} claims` +
         (serverErrors.size > 0
@@ -275,13 +291,17 @@ export async function burnHttp(n: number, settings = HTTP_SETTINGS): Promise<Bur
  * `complete: [the jobs it just finished]` and `limit: k` — one request and one transaction
  * per k jobs. The no-op handler returns `{}`; every complete outcome must be ok.
  */
-export async function burnHttpBatch(n: number, settings = HTTP_BATCH_SETTINGS): Promise<BurnResult> {
+export async function burnHttpBatch(
+  n: number,
+  settings = HTTP_BATCH_SETTINGS,
+  server: ApiServerOptions = {},
+): Promise<BurnResult> {
   const b = await createMigrated('burn_http_batch', 4);
-  const api = await startServer('api.ts', {
-    DATABASE_URL: b.url,
-    AI_SERVICE_TOKEN: TOKEN,
-    MIGRATE_ON_START: 'false',
-  });
+  const api = await startServer(
+    'api.ts',
+    { DATABASE_URL: b.url, AI_SERVICE_TOKEN: TOKEN, MIGRATE_ON_START: 'false' },
+    server,
+  );
   const pool = new Pool(`http://127.0.0.1:${api.port}`, { connections: settings.connections });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
   try {
@@ -316,6 +336,7 @@ export async function burnHttpBatch(n: number, settings = HTTP_BATCH_SETTINGS): 
           limit: settings.claimLimit,
           task_types: [TASK_TYPE],
           ...(done.length > 0 && { complete: done }),
+          ...(settings.settle === 'minimal' && { return: 'minimal' }),
         })) as { jobs: { id: string; lease_token: string }[]; complete?: { outcome: string }[] };
         for (const o of r.complete ?? []) {
           if (o.outcome !== 'ok') throw new Error(`http-batch: a complete answered ${JSON.stringify(o)}`);
@@ -338,8 +359,9 @@ export async function burnHttpBatch(n: number, settings = HTTP_BATCH_SETTINGS): 
       throw new Error(`http-batch: ${rows.rows[0]!.n} of ${n} jobs completed (${completed} answered ok)`);
     return {
       ms,
+      cpu: use,
       note:
-        `${describeCpu(use, n)}; ${requests} HTTP requests (${(requests / n).toFixed(4)}/job: one claim+complete per ${settings.claimLimit})` +
+        `${describeCpu(use, n)}; ${requests} HTTP requests (${(requests / n).toFixed(4)}/job: one claim+complete per ${settings.claimLimit}, return ${settings.settle})` +
         (serverErrors.size > 0
           ? `; server errors answered (then retried): ${[...serverErrors].map(([k, v]) => `${v}× ${k}`).join(', ')}`
           : ''),
@@ -371,7 +393,8 @@ export async function burnPgBoss(n: number, work: object = PGBOSS_WORK): Promise
     await until(() => seen >= n, `pg-boss handlers for ${n}`, 600_000, 1);
     await until(async () => (await bossRemaining(probe)) === 0, 'pg-boss completions', 600_000, 2);
     const ms = performance.now() - t0;
-    return { ms, note: describeCpu(await cpu.stop(), n) };
+    const use = await cpu.stop();
+    return { ms, cpu: use, note: describeCpu(use, n) };
   } finally {
     await probe.end();
     await boss.stop({ graceful: false, close: true }).catch(() => {});
@@ -542,6 +565,10 @@ export async function burndown(opts: {
   sizes: number[];
   runs: number;
   systems?: readonly System[];
+  /** Variants run alongside `systems`, interleaved with them (bench/external.ts A/B). */
+  extra?: Record<string, (n: number) => Promise<BurnResult>>;
+  /** How http-batch's API process starts (bench/external.ts --prof). */
+  server?: ApiServerOptions;
   /** Largest size the per-job `http` loop runs at when `systems` is not given. */
   perJobHttpMaxN?: number;
   log?: (s: string) => void;
@@ -562,20 +589,29 @@ export async function burndown(opts: {
     // The one-request-per-job loop is information (issue 14 replaced it with http-batch)
     // and the slowest system by 10×: above HTTP_PER_JOB_MAX_N it would take most of --full.
     const perJobMax = opts.perJobHttpMaxN ?? HTTP_PER_JOB_MAX_N;
-    const systems = opts.systems ? allSystems : allSystems.filter((s) => s !== 'http' || n <= perJobMax);
-    if (systems.length < allSystems.length)
+    const chosen = opts.systems ? allSystems : allSystems.filter((s) => s !== 'http' || n <= perJobMax);
+    const extra = opts.extra ?? {};
+    const systems: string[] = [...chosen, ...Object.keys(extra)];
+    const burner = (s: string) =>
+      extra[s] ??
+      (s === 'http-batch' && opts.server
+        ? (k: number) => burnHttpBatch(k, HTTP_BATCH_SETTINGS, opts.server)
+        : undefined) ??
+      BURNERS[s as System];
+    if (chosen.length < allSystems.length)
       notes.push(
         `burn-down ${n}: the per-job http loop (information) is not run ${perJobMax > 0 ? `above ${perJobMax} jobs` : 'in the short run'}.`,
       );
-    const rates = new Map<System, number[]>(systems.map((s) => [s, []]));
-    const lastNote = new Map<System, string>();
+    const rates = new Map<string, number[]>(systems.map((s) => [s, []]));
+    const lastNote = new Map<string, string>();
+    const cpus = new Map<string, CpuUse[]>(systems.map((s) => [s, []]));
     for (let r = 0; r < opts.runs; r++) {
       // Rotate the order each run so no system always runs first (warm caches, drift).
       const order = systems.map((_, i) => systems[(i + r) % systems.length]!);
       for (const s of order) {
         let res: BurnResult;
         try {
-          res = await BURNERS[s](n);
+          res = await burner(s)(n);
         } catch (e) {
           // One failed sample must not discard the others: say so and go on.
           const msg = e instanceof Error ? e.message : String(e);
@@ -586,6 +622,7 @@ export async function burndown(opts: {
         const rate = n / (res.ms / 1000);
         rates.get(s)!.push(rate);
         if (res.note) lastNote.set(s, res.note);
+        if (res.cpu) cpus.get(s)!.push(res.cpu);
         log(
           `  burndown n=${n} run ${r + 1}/${opts.runs} ${s}: ${rate.toFixed(0)} jobs/s (${res.ms.toFixed(0)} ms)`,
         );
@@ -596,7 +633,7 @@ export async function burndown(opts: {
     const section = `burn-down ${n.toLocaleString('en-US')}`;
     for (const s of systems) rows.push(row(section, s, med.get(s)!, 'jobs/s', { runs: rates.get(s)! }));
     const ours = med.get('runner');
-    const ratio = (a: System, b: System) => {
+    const ratio = (a: string, b: string) => {
       const x = med.get(a);
       const y = med.get(b);
       return x !== undefined && y !== undefined ? x / y : null;
@@ -627,6 +664,12 @@ export async function burndown(opts: {
           target: check('external-vs-pgboss', '≥ 1×', batchVsBoss >= 1),
         }),
       );
+    for (const x of Object.keys(extra)) {
+      const vsBoss = ratio(x, 'pg-boss');
+      if (vsBoss !== null) rows.push(row(section, `${x} / pg-boss`, vsBoss, '×'));
+      const vsBatch = ratio(x, 'http-batch');
+      if (vsBatch !== null) rows.push(row(section, `${x} / http-batch`, vsBatch, '×'));
+    }
     const repoVsRaw = ratio('repo-loops', 'raw');
     if (repoVsRaw !== null) rows.push(row(section, 'repo-loops / raw limit', repoVsRaw * 100, '%'));
     const httpVsRaw = ratio('http', 'raw');
@@ -634,6 +677,23 @@ export async function burndown(opts: {
     const httpVsBoss = ratio('http', 'pg-boss');
     if (httpVsBoss !== null) rows.push(row(section, 'http / pg-boss', httpVsBoss, '×'));
     for (const [s, note] of lastNote) notes.push(`burn-down ${n} ${s} (last run): ${note}`);
+    // CPU per job moves less than jobs/s on a shared machine: its median over the runs.
+    for (const [s, xs] of cpus) {
+      if (xs.length === 0) continue;
+      const med = (f: (c: CpuUse) => number | undefined) => {
+        const v = xs.map(f).filter((x): x is number => x !== undefined);
+        return v.length ? `${((midMedian(v) / n) * 1000).toFixed(1)}` : undefined;
+      };
+      const api = med((c) => c.childMs);
+      notes.push(
+        `burn-down ${n} ${s} CPU µs/job, median of ${xs.length} runs: ` +
+          [
+            ...(api !== undefined ? [`API server ${api}`] : []),
+            `PostgreSQL ${med((c) => c.pgMs)}`,
+            `this process ${med((c) => c.nodeMs)}`,
+          ].join(', '),
+      );
+    }
   }
   return { rows, notes };
 }

@@ -13,18 +13,22 @@ export interface Child {
 export const BENCH_DIR = fileURLToPath(new URL('../', import.meta.url));
 export const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Starts `bench/servers/<script>` under tsx with the given environment. */
+/**
+ * Starts `bench/servers/<script>` under tsx with the given environment; `root` runs another
+ * checkout's copy instead (an A/B of the server code in one run, e.g. bench/external.ts --base).
+ */
 export function startServer(
   script: string,
   env: Record<string, string>,
-  opts: { timeoutMs?: number; nodeArgs?: string[] } = {},
+  opts: { timeoutMs?: number; nodeArgs?: string[]; root?: string } = {},
 ): Promise<Child> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  const root = opts.root ? `${opts.root.replace(/\/$/, '')}/` : ROOT_DIR;
   const proc = spawn(
     process.execPath,
-    [...(opts.nodeArgs ?? []), '--import', 'tsx', `${BENCH_DIR}servers/${script}`],
+    [...(opts.nodeArgs ?? []), '--import', 'tsx', `${root}bench/servers/${script}`],
     {
-      cwd: ROOT_DIR,
+      cwd: root,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     },

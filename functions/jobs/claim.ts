@@ -5,8 +5,11 @@
 // settled jobs held are free for the claim's limits. Settlement outcomes are values (a
 // lost lease is that item's lease_lost, never the request's); if the claim itself fails,
 // nothing was settled and the worker repeats the whole request (replays answer ok).
+// `"return": "minimal"` answers the settled items' outcomes without their jobs: the loop
+// the README teaches needs only the outcomes, and the jobs were half of every answer.
 import { claimScope } from '../../lib/auth/principal.ts';
 import { defineFunction } from '../../lib/http/define.ts';
+import { fastCompleteItem } from '../../lib/http/item-fast-path.ts';
 import { jobJson } from '../../lib/http/job-response.ts';
 import { claimResult } from '../../lib/http/responses.ts';
 import {
@@ -36,7 +39,7 @@ export default defineFunction({
   responses: {
     200: {
       description:
-        'the claimed jobs with their lease tokens (possibly none); with complete/fail, one outcome per item of each, in order',
+        'the claimed jobs with their lease tokens (possibly none); with complete/fail, one outcome per item of each, in order (ok without the job for "return": "minimal")',
       schema: claimResult,
     },
   },
@@ -61,15 +64,16 @@ export default defineFunction({
     }
     // One id across both arrays is refused at its later index, as within one array.
     const seen = new Set<string>();
-    const completing = checkItems(completeItemSchema, body.complete ?? [], seen);
+    const completing = checkItems(completeItemSchema, body.complete ?? [], seen, fastCompleteItem);
     const failing = checkItems(failItemSchema, body.fail ?? [], seen);
     const completeReq = completing.valid.map((v) => toCompleteItem(v.item));
     const failReq = failing.valid.map((v) => toFailItem(v.item));
     // claimJobs given a transaction's Queryable (no .transaction of its own) runs its two
     // statements inside it (lib/jobs/claim.ts inTransaction): one transaction in all.
+    const shape = body.return ?? 'full';
     const out = await db.transaction(async (tx) => {
-      const completed = await completeItems(tx, completeReq);
-      const failed = await failItems(tx, failReq);
+      const completed = await completeItems(tx, completeReq, shape);
+      const failed = await failItems(tx, failReq, shape);
       const jobs = await claimJobs(tx, claim);
       return { completed, failed, jobs };
     });
@@ -79,9 +83,9 @@ export default defineFunction({
     return c.json({
       jobs: out.jobs.map((j) => jobJson(j, true)),
       ...(body.complete !== undefined && {
-        complete: results(completing, out.completed, body.complete.length),
+        complete: results(completing, out.completed, body.complete.length, shape),
       }),
-      ...(body.fail !== undefined && { fail: results(failing, out.failed, body.fail.length) }),
+      ...(body.fail !== undefined && { fail: results(failing, out.failed, body.fail.length, shape) }),
     });
   },
 });

@@ -2,14 +2,21 @@
 // up to 1,000 items `{id, worker_id, lease_token, result}`, one transaction, one outcome
 // per item in order. Each item is fenced exactly as POST /jobs/{id}/complete: a lost
 // lease is that item's lease_lost (with the job's status now) and the others still
-// complete; the holder repeating a complete gets ok and the job again.
+// complete; the holder repeating a complete gets ok and the job again. `"return":
+// "minimal"` answers ok without the job (outcomes only; errors unchanged).
 import * as z from 'zod/mini';
 import { defineFunction } from '../../lib/http/define.ts';
+import { fastCompleteItem } from '../../lib/http/item-fast-path.ts';
 import { settleResult } from '../../lib/http/responses.ts';
 import { checkItems, countCompleted, results, toCompleteItem } from '../../lib/http/settle.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { completeItems } from '../../lib/jobs/lease-many.ts';
-import { completeItemSchema, leaseBatchSchema, MAX_BATCH_ITEMS } from '../../lib/jobs/schemas.ts';
+import {
+  completeItemSchema,
+  leaseBatchSchema,
+  MAX_BATCH_ITEMS,
+  settleReturn,
+} from '../../lib/jobs/schemas.ts';
 
 export default defineFunction({
   name: 'jobs-complete-many',
@@ -21,6 +28,7 @@ export default defineFunction({
   body: leaseBatchSchema,
   documentedBody: z.strictObject({
     jobs: z.array(completeItemSchema).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS)),
+    return: settleReturn,
   }),
   example: {
     jobs: [
@@ -34,7 +42,8 @@ export default defineFunction({
   },
   responses: {
     200: {
-      description: 'one outcome per item, in order: ok with the job, or its error',
+      description:
+        'one outcome per item, in order: ok with the job (without it for "return": "minimal"), or its error',
       schema: settleResult,
     },
     400: 'validation_error: the body is not {"jobs": [1..1000 items]} (an invalid item is its own outcome)',
@@ -42,14 +51,16 @@ export default defineFunction({
   async handler(c) {
     const { db, metrics } = c.var.deps;
     const body = await parseBody(c, leaseBatchSchema);
-    const checked = checkItems(completeItemSchema, body.jobs, new Set());
+    const shape = body.return ?? 'full';
+    const checked = checkItems(completeItemSchema, body.jobs, new Set(), fastCompleteItem);
     const settled = await db.transaction((tx) =>
       completeItems(
         tx,
         checked.valid.map((v) => toCompleteItem(v.item)),
+        shape,
       ),
     );
     countCompleted(metrics, settled);
-    return c.json({ results: results(checked, settled, body.jobs.length) });
+    return c.json({ results: results(checked, settled, body.jobs.length, shape) });
   },
 });

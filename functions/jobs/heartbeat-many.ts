@@ -3,14 +3,19 @@
 // outcome per item in order. Each item is fenced as POST /jobs/{id}/heartbeat: lease_lost
 // tells the worker to abort that job (details.reason "paused": released because its queue
 // was paused with drain: false); without lease_timeout a lease is extended by the length
-// chosen at claim.
+// chosen at claim. `"return": "minimal"` answers ok without the job.
 import * as z from 'zod/mini';
 import { defineFunction } from '../../lib/http/define.ts';
 import { settleResult } from '../../lib/http/responses.ts';
 import { checkItems, results, toHeartbeatItem } from '../../lib/http/settle.ts';
 import { parseBody } from '../../lib/http/validate.ts';
 import { heartbeatItems } from '../../lib/jobs/lease-many.ts';
-import { heartbeatItemSchema, leaseBatchSchema, MAX_BATCH_ITEMS } from '../../lib/jobs/schemas.ts';
+import {
+  heartbeatItemSchema,
+  leaseBatchSchema,
+  MAX_BATCH_ITEMS,
+  settleReturn,
+} from '../../lib/jobs/schemas.ts';
 
 export default defineFunction({
   name: 'jobs-heartbeat-many',
@@ -22,6 +27,7 @@ export default defineFunction({
   body: leaseBatchSchema,
   documentedBody: z.strictObject({
     jobs: z.array(heartbeatItemSchema).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS)),
+    return: settleReturn,
   }),
   example: {
     jobs: [
@@ -35,7 +41,8 @@ export default defineFunction({
   },
   responses: {
     200: {
-      description: 'one outcome per item, in order: ok with the job, or its error',
+      description:
+        'one outcome per item, in order: ok with the job (without it for "return": "minimal"), or its error',
       schema: settleResult,
     },
     400: 'validation_error: the body is not {"jobs": [1..1000 items]} (an invalid item is its own outcome)',
@@ -43,13 +50,15 @@ export default defineFunction({
   async handler(c) {
     const { db } = c.var.deps;
     const body = await parseBody(c, leaseBatchSchema);
+    const shape = body.return ?? 'full';
     const checked = checkItems(heartbeatItemSchema, body.jobs, new Set());
     const settled = await db.transaction((tx) =>
       heartbeatItems(
         tx,
         checked.valid.map((v) => toHeartbeatItem(v.item)),
+        shape,
       ),
     );
-    return c.json({ results: results(checked, settled, body.jobs.length) });
+    return c.json({ results: results(checked, settled, body.jobs.length, shape) });
   },
 });

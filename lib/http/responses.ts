@@ -89,9 +89,9 @@ export const batchResult = named(
 
 export const settleItemResult = named(
   'SettleItemResult',
-  'The outcome of one item of a batched complete/fail/heartbeat, at its index: ok with the job (also to the holder repeating its complete or fail), or the error the single route would answer for it (lease_lost with details.status, not_found, validation_error with details.issues).',
+  'The outcome of one item of a batched complete/fail/heartbeat, at its index: ok with the job (also to the holder repeating its complete or fail; without it when the request asked "return": "minimal"), or the error the single route would answer for it (lease_lost with details.status, not_found, validation_error with details.issues).',
   z.union([
-    z.strictObject({ index: count, id: z.uuid(), outcome: z.literal('ok'), job: jobResponse }),
+    z.strictObject({ index: count, id: z.uuid(), outcome: z.literal('ok'), job: z.optional(jobResponse) }),
     z.strictObject({
       index: count,
       id: z.nullable(z.string()),

@@ -193,9 +193,9 @@ WITH RECURSIVE controls AS MATERIALIZED (
   RETURNING j.*
 )
 -- One row per claimed job, or one row of NULLs when none was: either way it carries how
--- many leases this claim reaped. UPDATE … RETURNING does not keep the CTE's order;
--- callers expect claim order.
-SELECT a.reaped AS claim_reaped, c.* FROM announced a LEFT JOIN claimed c ON true
+-- many leases this claim reaped, in the last column (claimWithReap removes it). UPDATE …
+-- RETURNING does not keep the CTE's order; callers expect claim order.
+SELECT c.*, a.reaped AS claim_reaped FROM announced a LEFT JOIN claimed c ON true
 ORDER BY c.priority DESC, c.run_after, c.id`,
 );
 
@@ -221,7 +221,12 @@ export async function claimWithReap(db: Queryable, req: ClaimRequest): Promise<C
   ]);
   const reaped = r.rows[0]?.claim_reaped ?? 0;
   const jobs: JobRow[] = [];
-  for (const { claim_reaped: _, ...job } of r.rows) if (job.id !== null) jobs.push(job);
+  for (const row of r.rows) {
+    // Removed in place, not copied (a claim answers up to 1,000 rows of ~30 fields):
+    // deleting an object's last-added property leaves V8's fast layout as it was.
+    delete (row as Partial<typeof row>).claim_reaped;
+    if (row.id !== null) jobs.push(row);
+  }
   return { jobs, reaped };
 }
 

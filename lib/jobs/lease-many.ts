@@ -1,13 +1,18 @@
 // The lease holder's calls, many at once (issue 14): complete, fail and heartbeat for up
 // to MAX_BATCH_ITEMS jobs in one request, for external workers that cannot afford one
 // request and one transaction per job. Each item is fenced exactly as its single route:
-// complete runs completeMany's statement answering whole rows (COMPLETE_ROWS), fail runs
-// failMany (fail-many.ts), whose guards are completeJob's and failJob's per row;
-// heartbeats run HEARTBEAT_MANY below, the single HEARTBEAT per row. An item whose fence matched nothing is explained from one
-// SELECT of the batch's rows, by the single routes' rules: not_found, the holder's own
-// earlier complete/fail (a replay: answered ok, written once), or lease_lost with the
-// status the job has now. Outcomes are values, never thrown: one lost lease does not
-// stop the others.
+// complete runs completeMany's statement answering the rows it wrote (COMPLETE_ROWS), fail
+// runs failMany (fail-many.ts), whose guards are completeJob's and failJob's per row;
+// heartbeats run HEARTBEAT_MANY below, the single HEARTBEAT per row. An item whose fence
+// matched nothing is explained from one SELECT of the batch's rows, by the single routes'
+// rules: not_found, the holder's own earlier complete/fail (a replay: answered ok,
+// written once), or lease_lost with the status the job has now. Outcomes are values,
+// never thrown: one lost lease does not stop the others.
+//
+// Shape 'minimal' (the wire's `"return": "minimal"`): the caller wants outcomes only, so
+// the statements RETURN the few columns the metrics need (OutcomeRow) instead of whole
+// rows — PostgreSQL neither reads back nor sends each job's input and result, and the
+// driver parses six columns instead of twenty-odd. The fences and outcomes are the same.
 //
 // Every function takes a Queryable and must run inside a transaction (the callers open
 // one, or settle inside the claim's): the rows a fence accepted stay locked until the
@@ -20,13 +25,24 @@ import { type FailRequest, holds, isFailReplay, type LeaseRef } from './lease.ts
 import type { JobRow } from './row.ts';
 import { TRANSITIONS } from './transitions.ts';
 
-export type Settled =
+/** Whole rows in the answer, or the outcome alone (OutcomeRow). */
+export type Shape = 'full' | 'minimal';
+
+/** What an ok outcome keeps in shape 'minimal': metrics' labels, status, and usage's inputs. */
+export type OutcomeRow = Pick<
+  JobRow,
+  'id' | 'status' | 'owner_service' | 'task_type' | 'model_profile' | 'duration_ms' | 'result'
+>;
+
+export type Settled<R extends OutcomeRow = JobRow> =
   | {
       outcome: 'ok';
-      row: JobRow /** answered from an earlier identical call; nothing written now */;
+      row: R /** answered from an earlier identical call; nothing written now */;
       replay: boolean;
     }
   | { outcome: 'not_found' | 'lease_lost'; error: AppError };
+
+const OUTCOME_COLUMNS = 'id, status, owner_service, task_type, model_profile, duration_ms';
 
 export interface CompleteItem extends LeaseRef {
   result: Record<string, unknown>;
@@ -39,15 +55,29 @@ export interface HeartbeatItem extends LeaseRef {
 }
 
 const ROWS = 'SELECT * FROM ai_jobs WHERE id = ANY($1::uuid[])';
+// What failItems needs of every row in shape 'minimal': the replay check's columns
+// (isFailReplay) and OutcomeRow.
+const FAIL_OUTCOMES = `SELECT ${OUTCOME_COLUMNS}, result, worker_id, lease_token, error_category
+FROM ai_jobs WHERE id = ANY($1::uuid[])`;
 
-async function rowsById(tx: Queryable, ids: readonly string[]): Promise<Map<string, JobRow>> {
+type FailOutcomeRow = OutcomeRow & Pick<JobRow, 'worker_id' | 'lease_token' | 'error_category'>;
+
+async function rowsById<R extends { id: string } = JobRow>(
+  tx: Queryable,
+  ids: readonly string[],
+  sql = ROWS,
+): Promise<Map<string, R>> {
   if (ids.length === 0) return new Map();
-  const r = await tx.query<JobRow>(ROWS, [ids]);
+  const r = await tx.query<R>(sql, [ids]);
   return new Map(r.rows.map((row) => [row.id, row]));
 }
 
 /** The single routes' refusal (lease.ts refuse), as a value. */
-function refused(ref: LeaseRef, row: JobRow | undefined, isReplay: (row: JobRow) => boolean): Settled {
+function refused<R extends OutcomeRow>(
+  ref: LeaseRef,
+  row: R | undefined,
+  isReplay: (row: R) => boolean,
+): Settled<R> {
   if (!row) return { outcome: 'not_found', error: new AppError('not_found', `job ${ref.id} not found`) };
   if (isReplay(row)) return { outcome: 'ok', row, replay: true };
   return {
@@ -60,8 +90,9 @@ function refused(ref: LeaseRef, row: JobRow | undefined, isReplay: (row: JobRow)
 
 // completeMany's statement (lease.ts), answering the rows it wrote instead of their ids:
 // the routes answer each job, and reading them back by id would be a second statement
-// over the same rows. Fenced per row exactly as COMPLETE / COMPLETE_MANY.
-const COMPLETE_ROWS = `
+// over the same rows. Fenced per row exactly as COMPLETE / COMPLETE_MANY. `returning` is
+// j.* or, in shape 'minimal', OutcomeRow's columns (the result is the item's own).
+const completeRows = (returning: string) => `
 WITH completed AS (
   UPDATE ai_jobs AS j SET status = 'completed', result = x.result, lease_expires_at = NULL,
          finished_at = now(), updated_at = now(),
@@ -70,41 +101,78 @@ WITH completed AS (
   FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, lease_token uuid, worker_id text, result jsonb)
   WHERE j.id = x.id AND j.lease_token = x.lease_token AND j.worker_id = x.worker_id
     AND j.status = ANY($2::text[])
-  RETURNING j.*
+  RETURNING ${returning}
 ), announced AS MATERIALIZED (
   SELECT ai_jobs_notify_finished(array_agg(id)) FROM completed
 )
 SELECT completed.* FROM completed, announced`;
+const COMPLETE_ROWS = completeRows('j.*');
+const COMPLETE_OUTCOMES = completeRows(OUTCOME_COLUMNS.replace(/\w+/g, 'j.$&'));
 
 /** Completes many jobs, each fenced as completeJob; one outcome per item, in order. Ids must be distinct. */
-export async function completeItems(tx: Queryable, items: readonly CompleteItem[]): Promise<Settled[]> {
+export async function completeItems(
+  tx: Queryable,
+  items: readonly CompleteItem[],
+  shape?: 'full',
+): Promise<Settled[]>;
+export async function completeItems(
+  tx: Queryable,
+  items: readonly CompleteItem[],
+  shape: Shape,
+): Promise<Settled<OutcomeRow>[]>;
+export async function completeItems(
+  tx: Queryable,
+  items: readonly CompleteItem[],
+  shape: Shape = 'full',
+): Promise<Settled<OutcomeRow>[]> {
   if (items.length === 0) return [];
   const payload = JSON.stringify(
     items.map((i) => ({ id: i.id, lease_token: i.leaseToken, worker_id: i.workerId, result: i.result })),
   );
-  const r = await tx.query<JobRow>(COMPLETE_ROWS, [payload, TRANSITIONS.complete.from]);
+  const minimal = shape === 'minimal';
+  const r = await tx.query<OutcomeRow>(minimal ? COMPLETE_OUTCOMES : COMPLETE_ROWS, [
+    payload,
+    TRANSITIONS.complete.from,
+  ]);
   const written = new Map(r.rows.map((row) => [row.id, row]));
   const rows = await rowsById(
     tx,
     items.filter((i) => !written.has(i.id)).map((i) => i.id),
   );
-  return items.map((i): Settled => {
+  return items.map((i): Settled<OutcomeRow> => {
     const row = written.get(i.id);
-    if (row) return { outcome: 'ok', row, replay: false };
+    // The stored result is the item's (usage is counted from it).
+    if (row) return { outcome: 'ok', row: minimal ? { ...row, result: i.result } : row, replay: false };
     // Only this holder's complete leaves the job completed under its lease token.
-    return refused(i, rows.get(i.id), (r) => r.status === 'completed' && holds(r, i));
+    return refused<JobRow>(i, rows.get(i.id), (r) => r.status === 'completed' && holds(r, i));
   });
 }
 
 /** Fails many jobs, each by failJob's rules and fence; one outcome per item, in order. Ids must be distinct. */
-export async function failItems(tx: Queryable, items: readonly FailItem[]): Promise<Settled[]> {
+export async function failItems(
+  tx: Queryable,
+  items: readonly FailItem[],
+  shape?: 'full',
+): Promise<Settled[]>;
+export async function failItems(
+  tx: Queryable,
+  items: readonly FailItem[],
+  shape: Shape,
+): Promise<Settled<OutcomeRow>[]>;
+export async function failItems(
+  tx: Queryable,
+  items: readonly FailItem[],
+  shape: Shape = 'full',
+): Promise<Settled<OutcomeRow>[]> {
   if (items.length === 0) return [];
   const accepted = await failMany(tx, items);
-  const rows = await rowsById(
+  // Whole rows (JobRow) are a FailOutcomeRow too.
+  const rows = await rowsById<FailOutcomeRow>(
     tx,
     items.map((i) => i.id),
+    shape === 'minimal' ? FAIL_OUTCOMES : ROWS,
   );
-  return items.map((i) => {
+  return items.map((i): Settled<OutcomeRow> => {
     const row = rows.get(i.id);
     if (accepted.has(i.id) && row) return { outcome: 'ok', row, replay: false };
     const retryable = isRetryable(i.failure.category);
@@ -116,7 +184,7 @@ export async function failItems(tx: Queryable, items: readonly FailItem[]): Prom
 // length chosen at claim; a job whose model_profile or task_type was paused with
 // `drain: false` is released instead (pending again, its attempt refunded) and its holder
 // learns lease_lost.
-const HEARTBEAT_MANY = `
+const heartbeatMany = (returning: string) => `
 WITH x AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, lease_token uuid, worker_id text, lease_ms double precision)
 ), stop AS (
@@ -137,10 +205,26 @@ UPDATE ai_jobs SET
 FROM x JOIN stop ON stop.id = x.id
 WHERE ai_jobs.id = x.id AND ai_jobs.lease_token = x.lease_token AND ai_jobs.worker_id = x.worker_id
   AND ai_jobs.status = ANY($2::text[])
-RETURNING ai_jobs.*, stop.released`;
+RETURNING ${returning}, stop.released`;
+const HEARTBEAT_MANY = heartbeatMany('ai_jobs.*');
+const HEARTBEAT_OUTCOMES = heartbeatMany(`${OUTCOME_COLUMNS}, result`.replace(/\w+/g, 'ai_jobs.$&'));
 
 /** Extends many leases, each fenced as heartbeat; one outcome per item, in order. Ids must be distinct. */
-export async function heartbeatItems(tx: Queryable, items: readonly HeartbeatItem[]): Promise<Settled[]> {
+export async function heartbeatItems(
+  tx: Queryable,
+  items: readonly HeartbeatItem[],
+  shape?: 'full',
+): Promise<Settled[]>;
+export async function heartbeatItems(
+  tx: Queryable,
+  items: readonly HeartbeatItem[],
+  shape: Shape,
+): Promise<Settled<OutcomeRow>[]>;
+export async function heartbeatItems(
+  tx: Queryable,
+  items: readonly HeartbeatItem[],
+  shape: Shape = 'full',
+): Promise<Settled<OutcomeRow>[]> {
   if (items.length === 0) return [];
   const payload = JSON.stringify(
     items.map((i) => ({
@@ -150,16 +234,16 @@ export async function heartbeatItems(tx: Queryable, items: readonly HeartbeatIte
       lease_ms: i.leaseMs ?? null,
     })),
   );
-  const r = await tx.query<JobRow & { released: boolean }>(HEARTBEAT_MANY, [
-    payload,
-    TRANSITIONS.heartbeat.from,
-  ]);
-  const beat = new Map(r.rows.map(({ released, ...job }) => [job.id, { released, job: job as JobRow }]));
+  const r = await tx.query<OutcomeRow & { released: boolean }>(
+    shape === 'minimal' ? HEARTBEAT_OUTCOMES : HEARTBEAT_MANY,
+    [payload, TRANSITIONS.heartbeat.from],
+  );
+  const beat = new Map(r.rows.map(({ released, ...job }) => [job.id, { released, job: job as OutcomeRow }]));
   const misses = items.filter((i) => !beat.has(i.id)).map((i) => i.id);
   const rows = await rowsById(tx, misses);
-  return items.map((i): Settled => {
+  return items.map((i): Settled<OutcomeRow> => {
     const b = beat.get(i.id);
-    if (!b) return refused(i, rows.get(i.id), () => false);
+    if (!b) return refused<JobRow>(i, rows.get(i.id), () => false);
     if (b.released)
       return {
         outcome: 'lease_lost',

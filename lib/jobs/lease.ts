@@ -17,7 +17,7 @@ export interface LeaseRef {
 }
 
 /** Does `row` still carry this holder's lease token and worker id? */
-export const holds = (row: JobRow, ref: LeaseRef) =>
+export const holds = (row: Pick<JobRow, 'lease_token' | 'worker_id'>, ref: LeaseRef) =>
   row.lease_token === ref.leaseToken && row.worker_id === ref.workerId;
 
 // Rows returned for a replay rather than written now: the answer is the same, but a
@@ -218,7 +218,7 @@ export async function failJob(db: Queryable, ref: LeaseRef, req: FailRequest): P
  * the attempt as `timeout` and the holder now reports `timeout` — is the same outcome.
  */
 export function isFailReplay(
-  row: JobRow,
+  row: Pick<JobRow, 'lease_token' | 'worker_id' | 'error_category' | 'status'>,
   ref: LeaseRef,
   category: FailureCategory,
   retryable: boolean,

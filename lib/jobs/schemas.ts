@@ -42,10 +42,10 @@ export const ownerService = name(100);
 export const ownerRef = text(500);
 export const taskType = name(100);
 export const modelProfile = name(200);
-export const workerIdSchema = text(200);
-export const uuid = z
-  .string()
-  .check(z.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID'));
+export const WORKER_ID_MAX = 200;
+export const workerIdSchema = text(WORKER_ID_MAX);
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const uuid = z.string().check(z.regex(UUID_PATTERN, 'must be a UUID'));
 
 /**
  * Deepest nesting of objects/arrays allowed in `input` and `result` (the object itself
@@ -301,11 +301,24 @@ const rawItems = (min: number) =>
       z.minLength(min, 'must hold at least one item'),
       z.maxLength(MAX_BATCH_ITEMS, `must hold at most ${MAX_BATCH_ITEMS} items`),
     );
-export const leaseBatchSchema = z.strictObject({ jobs: rawItems(1) });
+/**
+ * What a settle answer carries for an ok item: `full` (the default) the job as written,
+ * `minimal` the outcome alone — for a worker that only checks outcomes, saving the
+ * service reading, serialising and sending back every job it just settled.
+ */
+export const settleReturn = z.optional(
+  z.enum(['full', 'minimal']).register(z.globalRegistry, {
+    description:
+      'What each ok outcome carries: "full" (default) the job as settled, "minimal" only index, id and outcome. Errors are the same either way; the claimed jobs are always whole.',
+  }),
+);
+
+export const leaseBatchSchema = z.strictObject({ jobs: rawItems(1), return: settleReturn });
 
 /** Claim, settling first: `complete` and `fail` items are settled in the claim's transaction. */
 export const claimSettleSchema = z.strictObject({
   ...claimSchema.shape,
   complete: z.optional(rawItems(0)),
   fail: z.optional(rawItems(0)),
+  return: settleReturn,
 });

@@ -105,6 +105,7 @@ const FIELDS = [
   'id',
   'complete',
   'fail',
+  'return',
 ];
 // Valid bodies with one or two fields swapped for hostile values reach past the first
 // validation error into the deeper checks and the SQL.
@@ -266,7 +267,8 @@ describe('fuzz', () => {
       fc.asyncProperty(
         fc.constantFrom(...items),
         fc.array(item, { minLength: 1, maxLength: 4 }),
-        async ([route, tpl], xs) => {
+        fc.constantFrom(undefined, 'full', 'minimal'),
+        async ([route, tpl], xs, shape) => {
           const jobs = xs.map(({ id, k, v, mutate }) => {
             const o: Record<string, unknown> = { id, ...tpl };
             if (mutate) {
@@ -277,7 +279,8 @@ describe('fuzz', () => {
           });
           const [path, field] = route.split('#') as [string, string | undefined];
           // The claim asks for a task type nobody enqueued: it settles, claims nothing.
-          const body = field ? { worker_id: 'w', task_types: ['none'], [field]: jobs } : { jobs };
+          const base = field ? { worker_id: 'w', task_types: ['none'], [field]: jobs } : { jobs };
+          const body = shape ? { ...base, return: shape } : base;
           const before = await snapshot();
           const res = await api.call('POST', path, JSON.stringify(body));
           expect(res.status, `POST ${path} ${JSON.stringify(body)}`).toBeLessThan(500);
@@ -288,6 +291,15 @@ describe('fuzz', () => {
             expect(results).toHaveLength(jobs.length);
             for (const r of results) expect(r.outcome).not.toBe('ok');
           }
+          // Nothing here is ok, so the other shape must answer byte for byte the same
+          // (refusals are never shortened), status and envelope included.
+          const other = await api.call(
+            'POST',
+            path,
+            JSON.stringify({ ...base, return: shape === 'minimal' ? 'full' : 'minimal' }),
+          );
+          expect(other.status).toBe(res.status);
+          expect(await other.text(), `POST ${path} ${JSON.stringify(body)}`).toBe(JSON.stringify(j));
           expect(await snapshot(), `POST ${path} ${JSON.stringify(body)}`).toBe(before);
         },
       ),

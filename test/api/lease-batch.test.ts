@@ -388,3 +388,197 @@ describe('POST /api/v1/jobs/claim with complete and fail', () => {
     expect(tooMany.status).toBe(400);
   });
 });
+
+describe('"return": "minimal"', () => {
+  // The same request again in full: the ok items are the holder's replays (ok with the
+  // job), every refusal is decided as before — so minimal must be full without the jobs.
+  const withoutJobs = (rs: R.SettleItemResult[]) =>
+    rs.map((x) => {
+      if (x.outcome !== 'ok') return x;
+      const { job: _, ...rest } = x;
+      return rest;
+    });
+
+  it('POST /jobs/complete answers outcomes without jobs; fencing, replays and errors unchanged', async () => {
+    await enqueue(4);
+    const [a, b, c, d] = (await claim(4)) as [Leased, Leased, Leased, Leased];
+    expect((await post('/api/v1/jobs/cancel', { ids: [c.id] })).status).toBe(200);
+    const jobs = [
+      { id: a.id, worker_id: 'w', lease_token: a.lease_token, result: { n: 'a' } },
+      { id: d.id, worker_id: 'w', lease_token: crypto.randomUUID(), result: {} },
+      { id: c.id, worker_id: 'w', lease_token: c.lease_token, result: {} },
+      { id: crypto.randomUUID(), worker_id: 'w', lease_token: crypto.randomUUID(), result: {} },
+      { id: a.id.toUpperCase(), worker_id: 'w', lease_token: a.lease_token, result: {} },
+      { id: b.id, worker_id: 'w', lease_token: b.lease_token, result: [] },
+      { id: b.id, worker_id: 'w', lease_token: b.lease_token, result: { n: 'b' } },
+    ];
+    const r = await post('/api/v1/jobs/complete', { jobs, return: 'minimal' });
+    expect(r.status).toBe(200);
+    const out = parsed(r.body).results;
+    expect(out[0]).toEqual({ index: 0, id: a.id, outcome: 'ok' });
+    expect(out[6]).toEqual({ index: 6, id: b.id, outcome: 'ok' });
+    expect(out.map((x) => x.outcome)).toEqual([
+      'ok',
+      'lease_lost',
+      'lease_lost',
+      'not_found',
+      'validation_error',
+      'validation_error',
+      'ok',
+    ]);
+    expect(out[2]).toMatchObject({ error: { details: { status: 'cancelled' } } });
+    expect(await row(a.id)).toMatchObject({ status: 'completed', result: { n: 'a' } });
+    expect(await row(b.id)).toMatchObject({ status: 'completed', result: { n: 'b' } });
+    const before = await row(a.id);
+    const full = await post('/api/v1/jobs/complete', { jobs, return: 'full' });
+    const fullOut = parsed(full.body).results;
+    expect(fullOut[0]).toMatchObject({ outcome: 'ok', job: { id: a.id, status: 'completed' } });
+    expect(withoutJobs(fullOut)).toEqual(out);
+    // The holder repeating in minimal gets ok again; nothing is written twice.
+    const again = await post('/api/v1/jobs/complete', { jobs, return: 'minimal' });
+    expect(again.body).toEqual(r.body);
+    expect(await row(a.id)).toEqual(before);
+  });
+
+  it('counts each completion in the metrics once, as the full answer does', async () => {
+    await enqueue(2);
+    const [a, b] = (await claim(2)) as [Leased, Leased];
+    const body = {
+      jobs: [a, b].map((x) => ({ id: x.id, worker_id: 'w', lease_token: x.lease_token, result: {} })),
+      return: 'minimal',
+    };
+    const counted = async () => {
+      const text = await (await api.call('GET', '/metrics')).text();
+      const sum = (name: string) =>
+        text
+          .split('\n')
+          .filter((l) => l.startsWith(`${name}{`) && l.includes('model_profile="m"'))
+          .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+      return { completed: sum('ai_jobs_completed_total'), duration: sum('ai_job_duration_seconds_count') };
+    };
+    const before = await counted();
+    await post('/api/v1/jobs/complete', body);
+    const once = await counted();
+    await post('/api/v1/jobs/complete', body);
+    expect(once.completed - before.completed).toBe(2);
+    expect(await counted()).toEqual(once);
+  });
+
+  it('counts usage per calling service over a batch, in either shape', async () => {
+    const prompt = async (owner: string) => {
+      const text = await (await api.call('GET', '/metrics')).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('ai_usage_prompt_tokens_total{') && l.includes(`owner_service="${owner}"`));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    await enqueue(2, { owner_service: 'usage-a' });
+    await enqueue(2, { owner_service: 'usage-b' });
+    const leased = await claim(4);
+    const owners = await Promise.all(leased.map(async (x) => (await row(x.id)).owner_service as string));
+    const before = { a: await prompt('usage-a'), b: await prompt('usage-b') };
+    const item = (x: Leased, k: number) => ({
+      id: x.id,
+      worker_id: 'w',
+      lease_token: x.lease_token,
+      result: { usage: { prompt_tokens: 10 ** k } },
+    });
+    await post('/api/v1/jobs/complete', {
+      jobs: leased.slice(0, 3).map((x, k) => item(x, k)),
+      return: 'minimal',
+    });
+    await post('/api/v1/jobs/complete', { jobs: leased.slice(3).map((x, k) => item(x, k + 3)) });
+    const want = { 'usage-a': 0, 'usage-b': 0 } as Record<string, number>;
+    owners.forEach((o, k) => {
+      want[o]! += 10 ** k;
+    });
+    expect((await prompt('usage-a')) - before.a).toBe(want['usage-a']);
+    expect((await prompt('usage-b')) - before.b).toBe(want['usage-b']);
+  });
+
+  it('POST /jobs/fail and /jobs/heartbeat: the same outcomes, without jobs', async () => {
+    await enqueue(3, { max_attempts: 2 });
+    const [a, b, c] = (await claim(3)) as [Leased, Leased, Leased];
+    const fail = [
+      { id: a.id, worker_id: 'w', lease_token: a.lease_token, category: 'rate_limited', retry_after: 60 },
+      { id: b.id, worker_id: 'w', lease_token: b.lease_token, category: 'unsupported' },
+      { id: c.id, worker_id: 'other', lease_token: c.lease_token, category: 'timeout' },
+      { id: c.id, worker_id: 'w', lease_token: c.lease_token, category: 'nonsense' },
+    ];
+    const r = await post('/api/v1/jobs/fail', { jobs: fail, return: 'minimal' });
+    const out = parsed(r.body).results;
+    expect(out.slice(0, 2)).toEqual([
+      { index: 0, id: a.id, outcome: 'ok' },
+      { index: 1, id: b.id, outcome: 'ok' },
+    ]);
+    expect(out.map((x) => x.outcome)).toEqual(['ok', 'ok', 'lease_lost', 'validation_error']);
+    expect(await row(a.id)).toMatchObject({ status: 'pending', error_category: 'rate_limited' });
+    expect(await row(b.id)).toMatchObject({ status: 'failed', error_category: 'unsupported' });
+    // Replays (the holder repeating) are ok in minimal too, and equal to full without jobs.
+    const full = parsed((await post('/api/v1/jobs/fail', { jobs: fail })).body).results;
+    expect(full[1]).toMatchObject({ job: { status: 'failed' } });
+    expect(withoutJobs(full)).toEqual(out);
+    expect(parsed((await post('/api/v1/jobs/fail', { jobs: fail, return: 'minimal' })).body).results).toEqual(
+      out,
+    );
+
+    const hb = [
+      { id: c.id, worker_id: 'w', lease_token: c.lease_token, lease_timeout: '2h' },
+      { id: a.id, worker_id: 'w', lease_token: a.lease_token },
+      { id: crypto.randomUUID(), worker_id: 'w', lease_token: crypto.randomUUID() },
+    ];
+    const beat = parsed((await post('/api/v1/jobs/heartbeat', { jobs: hb, return: 'minimal' })).body).results;
+    expect(beat[0]).toEqual({ index: 0, id: c.id, outcome: 'ok' });
+    expect(beat.map((x) => x.outcome)).toEqual(['ok', 'lease_lost', 'not_found']);
+    expect((await row(c.id)).lease_expires_at.getTime() - Date.now()).toBeGreaterThan(7_000_000);
+    const hbFull = parsed((await post('/api/v1/jobs/heartbeat', { jobs: hb })).body).results;
+    expect(hbFull[0]).toMatchObject({ job: { id: c.id, status: 'running' } });
+    expect(withoutJobs(hbFull)).toEqual(beat);
+  });
+
+  it('the claim settles with outcomes only and still answers the claimed jobs whole', async () => {
+    await enqueue(4);
+    const [a, b] = (await claim(2)) as [Leased, Leased];
+    const r = await post('/api/v1/jobs/claim', {
+      worker_id: 'w',
+      limit: 2,
+      return: 'minimal',
+      complete: [{ id: a.id, worker_id: 'w', lease_token: a.lease_token, result: { x: 1 } }],
+      fail: [
+        { id: b.id, worker_id: 'w', lease_token: b.lease_token, category: 'unsupported' },
+        { id: a.id, worker_id: 'w', lease_token: a.lease_token, category: 'unsupported' },
+      ],
+    });
+    expect(r.status).toBe(200);
+    const body = R.claimResult.parse(r.body);
+    expect(body.complete).toEqual([{ index: 0, id: a.id, outcome: 'ok' }]);
+    expect(body.fail![0]).toEqual({ index: 0, id: b.id, outcome: 'ok' });
+    expect(body.fail![1]).toMatchObject({ outcome: 'validation_error', error: { code: 'validation_error' } });
+    // The claimed jobs are the contract: whole, with their lease tokens, as a plain claim's.
+    expect(body.jobs).toHaveLength(2);
+    expect(Object.keys(r.body.jobs[0])).toEqual(Object.keys(a));
+    expect(r.body.jobs[0].lease_token).toEqual(expect.any(String));
+    expect(await row(a.id)).toMatchObject({ status: 'completed', result: { x: 1 } });
+    expect(await row(b.id)).toMatchObject({ status: 'failed' });
+  });
+
+  it('refuses any other value of "return" as the envelope, settling nothing', async () => {
+    await enqueue(1);
+    const [a] = (await claim(1)) as [Leased];
+    const item = { id: a.id, worker_id: 'w', lease_token: a.lease_token, result: {} };
+    for (const [path, body] of [
+      ['/api/v1/jobs/complete', { jobs: [item], return: 'none' }],
+      ['/api/v1/jobs/heartbeat', { jobs: [item], return: null }],
+      ['/api/v1/jobs/claim', { worker_id: 'w', complete: [item], return: 'MINIMAL' }],
+    ] as const) {
+      const r = await post(path, body);
+      expect(r.status).toBe(400);
+      expect(R.errorSchema.safeParse(r.body).success).toBe(true);
+      expect(r.body.error).toMatchObject({
+        code: 'validation_error',
+        details: { issues: [expect.objectContaining({ path: 'return' })] },
+      });
+    }
+    expect(await row(a.id)).toMatchObject({ status: 'running' });
+  });
+});

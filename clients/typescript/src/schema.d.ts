@@ -278,7 +278,7 @@ export interface components {
       id: string;
       /** @constant */
       outcome: "ok";
-      job: components["schemas"]["Job"];
+      job?: components["schemas"]["Job"];
     } | ({
       index: number;
       id: string | null;
@@ -968,11 +968,16 @@ export interface operations {
           worker_version?: string;
           complete?: unknown[];
           fail?: unknown[];
+          /**
+           * @description What each ok outcome carries: "full" (default) the job as settled, "minimal" only index, id and outcome. Errors are the same either way; the claimed jobs are always whole.
+           * @enum {string}
+           */
+          return?: "full" | "minimal";
         };
       };
     };
     responses: {
-      /** @description the claimed jobs with their lease tokens (possibly none); with complete/fail, one outcome per item of each, in order */
+      /** @description the claimed jobs with their lease tokens (possibly none); with complete/fail, one outcome per item of each, in order (ok without the job for "return": "minimal") */
       200: {
         content: {
           "application/json": components["schemas"]["ClaimResult"];
@@ -1037,11 +1042,16 @@ export interface operations {
                 [key: string]: unknown;
               };
             }[];
+          /**
+           * @description What each ok outcome carries: "full" (default) the job as settled, "minimal" only index, id and outcome. Errors are the same either way; the claimed jobs are always whole.
+           * @enum {string}
+           */
+          return?: "full" | "minimal";
         };
       };
     };
     responses: {
-      /** @description one outcome per item, in order: ok with the job, or its error */
+      /** @description one outcome per item, in order: ok with the job (without it for "return": "minimal"), or its error */
       200: {
         content: {
           "application/json": components["schemas"]["SettleResult"];
@@ -1110,11 +1120,16 @@ export interface operations {
                 [key: string]: unknown;
               };
             })[];
+          /**
+           * @description What each ok outcome carries: "full" (default) the job as settled, "minimal" only index, id and outcome. Errors are the same either way; the claimed jobs are always whole.
+           * @enum {string}
+           */
+          return?: "full" | "minimal";
         };
       };
     };
     responses: {
-      /** @description one outcome per item, in order: ok with the job, or its error */
+      /** @description one outcome per item, in order: ok with the job (without it for "return": "minimal"), or its error */
       200: {
         content: {
           "application/json": components["schemas"]["SettleResult"];
@@ -1175,11 +1190,16 @@ export interface operations {
               lease_token: string;
               lease_timeout?: string | number;
             })[];
+          /**
+           * @description What each ok outcome carries: "full" (default) the job as settled, "minimal" only index, id and outcome. Errors are the same either way; the claimed jobs are always whole.
+           * @enum {string}
+           */
+          return?: "full" | "minimal";
         };
       };
     };
     responses: {
-      /** @description one outcome per item, in order: ok with the job, or its error */
+      /** @description one outcome per item, in order: ok with the job (without it for "return": "minimal"), or its error */
       200: {
         content: {
           "application/json": components["schemas"]["SettleResult"];
