@@ -1,7 +1,6 @@
 // GET /api/v1/jobs/{id}/webhooks — the job's webhook deliveries with every attempt
 // (status, latency, the start of the receiver's answer), newest attempt last.
 import { assertSeesJob } from '../../lib/auth/jobs.ts';
-import { AppError } from '../../lib/errors.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobId } from '../../lib/http/job-response.ts';
 import * as R from '../../lib/http/responses.ts';
