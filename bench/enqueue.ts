@@ -41,7 +41,7 @@ export async function enqueueOurs(db: Db, n: number, batchSize = 1000): Promise<
  */
 type Sample = { ms: number; cpu: CpuUse };
 
-async function enqueueHttpBatch(n: number): Promise<Sample> {
+async function enqueueHttpBatch(n: number, answer: 'full' | 'minimal' = 'full'): Promise<Sample> {
   const b = await createMigrated('enq_http', 2);
   const api = await startServer('api.ts', {
     DATABASE_URL: b.url,
@@ -60,6 +60,7 @@ async function enqueueHttpBatch(n: number): Promise<Sample> {
       body: JSON.stringify({
         defaults: { owner_service: 'bench', task_type: TASK_TYPE, model_profile: MODEL_PROFILE },
         jobs,
+        ...(answer === 'minimal' && { return: 'minimal' }),
       }),
     });
     const text = await r.body.text();
@@ -95,7 +96,9 @@ async function measured(db: string, fn: () => Promise<void>): Promise<Sample> {
 }
 
 const ENQUEUERS: Record<string, (n: number) => Promise<Sample>> = {
-  'ours (POST /jobs/batch)': enqueueHttpBatch,
+  'ours (POST /jobs/batch)': (n) => enqueueHttpBatch(n),
+  // A producer that keeps only ids: the answer is {index, outcome, id} per item, not the job.
+  'ours (POST /jobs/batch, minimal)': (n) => enqueueHttpBatch(n, 'minimal'),
   'ours (createJobs)': async (n: number) => {
     const b = await createMigrated('enq_ours', 2);
     try {
@@ -131,6 +134,7 @@ const ENQUEUERS: Record<string, (n: number) => Promise<Sample>> = {
 
 type Enqueuer =
   | 'ours (POST /jobs/batch)'
+  | 'ours (POST /jobs/batch, minimal)'
   | 'ours (createJobs)'
   | 'pg-boss (insert)'
   | 'graphile-worker (addJobs)';
@@ -189,7 +193,11 @@ export async function enqueue(opts: {
   }
   const boss = med.get('pg-boss (insert)')!;
   const graphile = med.get('graphile-worker (addJobs)')!;
-  for (const ours of ['ours (POST /jobs/batch)', 'ours (createJobs)'] as const) {
+  for (const ours of [
+    'ours (POST /jobs/batch)',
+    'ours (POST /jobs/batch, minimal)',
+    'ours (createJobs)',
+  ] as const) {
     const vsGraphile = med.get(ours)! / graphile;
     const vsBoss = med.get(ours)! / boss;
     rows.push(
@@ -210,7 +218,8 @@ export async function enqueue(opts: {
       ...cpuNotes,
       `Enqueue: ${INPUT_BYTES}-byte inputs, sequential 1000-job batches from one client, fresh database per run; ` +
         'POST /jobs/batch: the API (bench/servers/api.ts) in its own process, one undici connection, ' +
-        '`defaults` {owner_service, task_type, model_profile} and {owner_ref, input} per item.',
+        '`defaults` {owner_service, task_type, model_profile} and {owner_ref, input} per item; ' +
+        '"minimal": the same body with `"return": "minimal"` (answers index, outcome and id per item instead of the job).',
     ],
   };
 }

@@ -1,7 +1,8 @@
 // POST /api/v1/jobs/batch — create up to 1,000 jobs in one transaction. `defaults` are
 // merged into each item; any invalid item rejects the whole batch (400, naming the
 // item indexes); an idempotency conflict rejects it too (409); otherwise one result per
-// item, in order: created or existing.
+// item, in order: created or existing, with the job — or only its id when the body asks
+// `"return": "minimal"` (a producer that keeps ids need not receive 1,000 jobs back).
 import * as z from 'zod/mini';
 import { assertOwner } from '../../lib/auth/principal.ts';
 import { AppError } from '../../lib/errors.ts';
@@ -25,6 +26,7 @@ import { webhookIssues } from '../../lib/webhooks/accept.ts';
 const documentedBody = z.strictObject({
   defaults: batchCreateSchema.shape.defaults,
   jobs: z.array(z.partial(createJobSchema)).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS)),
+  return: batchCreateSchema.shape.return,
 });
 
 export default defineFunction({
@@ -44,7 +46,10 @@ export default defineFunction({
   },
   documentedBody,
   responses: {
-    200: { description: 'one result per item, in order', schema: batchResult },
+    200: {
+      description: 'one result per item, in order: with the job, or only its id for "return": "minimal"',
+      schema: batchResult,
+    },
     400: 'validation_error: invalid items (details.items names their indexes and issues)',
     409: "idempotency_conflict: an item's key belongs to a different job",
   },
@@ -80,6 +85,9 @@ export default defineFunction({
       else counts.set(key, { job: r.job, outcome: r.outcome, n: 1 });
     }
     for (const { job, outcome, n } of counts.values()) metrics.jobCreated(labels(job), outcome, n);
+    if (body.return === 'minimal') {
+      return c.json({ results: results.map((r, index) => ({ index, outcome: r.outcome, id: r.job.id })) });
+    }
     return c.json({
       results: results.map((r, index) => ({ index, outcome: r.outcome, job: jobJson(r.job) })),
     });

@@ -79,10 +79,13 @@ export const jobPage = named(
 
 export const batchResult = named(
   'BatchResult',
-  'One result per submitted item, in order: created, or the existing job of a repeated idempotency_key.',
+  'One result per submitted item, in order: created, or the existing job of a repeated idempotency_key; with the job, or only its id when the request asked "return": "minimal".',
   z.strictObject({
     results: z.array(
-      z.strictObject({ index: count, outcome: z.enum(['created', 'existing']), job: jobResponse }),
+      z.union([
+        z.strictObject({ index: count, outcome: z.enum(['created', 'existing']), job: jobResponse }),
+        z.strictObject({ index: count, outcome: z.enum(['created', 'existing']), id: z.uuid() }),
+      ]),
     ),
   }),
 );

@@ -81,11 +81,15 @@ type BatchCreate = z.infer<typeof batchCreateSchema>;
  */
 export function plainBatch(v: unknown): BatchCreate | undefined {
   if (!plainObject(v)) return undefined;
-  for (const k in v) if (k !== 'defaults' && k !== 'jobs') return undefined;
+  for (const k in v) if (k !== 'defaults' && k !== 'jobs' && k !== 'return') return undefined;
   const jobs = v.jobs;
   if (!Array.isArray(jobs) || jobs.length < 1 || jobs.length > MAX_BATCH_ITEMS) return undefined;
   for (const item of jobs) if (!plainObject(item)) return undefined;
-  if (!('defaults' in v)) return { jobs };
+  const ret = v.return;
+  let shape: Pick<BatchCreate, 'return'> = {};
+  if (ret === 'full' || ret === 'minimal') shape = { return: ret };
+  else if ('return' in v) return undefined;
+  if (!('defaults' in v)) return { ...shape, jobs };
   const d = batchDefaults.safeParse({ defaults: v.defaults });
-  return d.success ? { defaults: d.data.defaults, jobs } : undefined;
+  return d.success ? { defaults: d.data.defaults, ...shape, jobs } : undefined;
 }

@@ -192,8 +192,21 @@ export const createJobSchema = z.strictObject(jobFields);
 export type CreateJob = z.infer<typeof createJobSchema>;
 
 /** Batch items: every field may come from `defaults` instead. */
+/**
+ * What a batch create answers per item: `full` (the default) the job, `minimal` its id —
+ * for a producer that keeps only ids, saving the service serialising and sending back
+ * every job it just created (~700 kB for 1,000).
+ */
+export const createReturn = z.optional(
+  z.enum(['full', 'minimal']).register(z.globalRegistry, {
+    description:
+      'What each result carries: "full" (default) the job, "minimal" only index, outcome and id. Refusals (400, 409) are the same either way.',
+  }),
+);
+
 export const batchCreateSchema = z.strictObject({
   defaults: z.optional(z.strictObject(z.partial(z.strictObject(jobFields)).shape)),
+  return: createReturn,
   jobs: z
     .array(z.record(z.string(), z.unknown()))
     .check(

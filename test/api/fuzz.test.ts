@@ -211,6 +211,7 @@ describe('fuzz', () => {
     const templates: [string, Record<string, unknown>][] = [
       ['/api/v1/jobs', VALID_JOB],
       ['/api/v1/jobs/batch', { defaults: VALID_JOB, jobs: [{ owner_ref: 'x' }] }],
+      ['/api/v1/jobs/batch', { defaults: VALID_JOB, jobs: [{ owner_ref: 'x' }], return: 'minimal' }],
       ['/api/v1/jobs/claim', { worker_id: 'w', limit: 1, task_types: ['none'] }],
       ['/api/v1/jobs/retry', { owner_service: 'nobody', dry_run: true }],
       ['/api/v1/jobs/cancel', { owner_ref: 'nobody', dry_run: true }],

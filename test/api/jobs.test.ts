@@ -193,6 +193,49 @@ describe('batch', () => {
     expect(tooMany.status).toBe(400);
   });
 
+  it('"return": "minimal" answers ids and outcomes only; the same rows; bad values refused', async () => {
+    const defaults = {
+      owner_service: 'monitoring-tg',
+      task_type: 'tg_analysis',
+      model_profile: 'qwen2.5-14b',
+    };
+    const jobs = [
+      { owner_ref: 'c/1', input: { user: 'one' }, idempotency_key: 'tg:1' },
+      { owner_ref: 'c/2', input: { user: 'two' } },
+    ];
+    const r = await api.json('POST', '/api/v1/jobs/batch', { defaults, jobs, return: 'minimal' });
+    expect(r.status).toBe(200);
+    expect(r.body.results).toEqual([
+      { index: 0, outcome: 'created', id: expect.any(String) },
+      { index: 1, outcome: 'created', id: expect.any(String) },
+    ]);
+    const ids = r.body.results.map((x: { id: string }) => x.id);
+    const rows = await api.t.db.query<{ id: string; owner_ref: string }>(
+      'SELECT id, owner_ref FROM ai_jobs ORDER BY owner_ref',
+    );
+    expect(rows.rows).toEqual([
+      { id: ids[0], owner_ref: 'c/1' },
+      { id: ids[1], owner_ref: 'c/2' },
+    ]);
+    // A repeat names the existing job by its id; "full" is the default answer's shape.
+    const again = await api.json('POST', '/api/v1/jobs/batch', {
+      defaults,
+      jobs: [jobs[0]],
+      return: 'minimal',
+    });
+    expect(again.body.results).toEqual([{ index: 0, outcome: 'existing', id: ids[0] }]);
+    const full = await api.json('POST', '/api/v1/jobs/batch', { defaults, jobs: [jobs[0]], return: 'full' });
+    expect(full.body.results).toEqual([
+      { index: 0, outcome: 'existing', job: expect.objectContaining({ id: ids[0] }) },
+    ]);
+    for (const bad of ['lean', null, 1, ['minimal']]) {
+      const refused = await api.json('POST', '/api/v1/jobs/batch', { defaults, jobs, return: bad });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.code).toBe('validation_error');
+    }
+    expect(await count()).toBe(2);
+  });
+
   it('an idempotency conflict rejects the whole batch (409)', async () => {
     await api.json('POST', '/api/v1/jobs', job({ idempotency_key: 'dup' }));
     const r = await api.json('POST', '/api/v1/jobs/batch', {

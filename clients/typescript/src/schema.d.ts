@@ -265,12 +265,18 @@ export interface components {
       next_cursor: string | null;
     };
     BatchResult: {
-      results: ({
+      results: (({
           index: number;
           /** @enum {string} */
           outcome: "created" | "existing";
           job: components["schemas"]["Job"];
-        })[];
+        }) | ({
+          index: number;
+          /** @enum {string} */
+          outcome: "created" | "existing";
+          /** Format: uuid */
+          id: string;
+        }))[];
     };
     SettleItemResult: {
       index: number;
@@ -759,11 +765,16 @@ export interface operations {
               webhook_url?: string;
               webhook_events?: ("completed" | "failed" | "cancelled")[];
             })[];
+          /**
+           * @description What each result carries: "full" (default) the job, "minimal" only index, outcome and id. Refusals (400, 409) are the same either way.
+           * @enum {string}
+           */
+          return?: "full" | "minimal";
         };
       };
     };
     responses: {
-      /** @description one result per item, in order */
+      /** @description one result per item, in order: with the job, or only its id for "return": "minimal" */
       200: {
         content: {
           "application/json": components["schemas"]["BatchResult"];
