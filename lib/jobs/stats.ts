@@ -38,9 +38,12 @@ export const TOTAL_COUNT_CAP = 100_000;
 //
 // One statement, one round trip (it matters on the edge, where each query is a WebSocket
 // exchange), each part served by its own index:
-//   queue counts        partial indexes on pending (claim_idx) and running (lease_idx)
-//   by_type             the same partial indexes, index-only (they INCLUDE task_type,
-//                       model_profile) — not status_idx, which would fetch every heap row
+//   queue, by_type,     ONE pass over the pending rows (claim_idx) and one over the running
+//   retrying errors     rows (lease_idx), grouped by type, profile (and error category), every
+//                       pending/running figure summed from those groups. They were seven
+//                       passes: at 10M rows with 10,000 pending and 10,000 running whose pages
+//                       are not all-visible (autovacuum off, or rows too fresh), each pass
+//                       fetched every row from the heap (210 ms → 98 ms; 24 → 16 ms after VACUUM)
 //   finished / errors   ai_job_finishes (whole minutes, summed over shards) + ai_jobs_finished_idx
 //                       over the ragged first minute (index-only: INCLUDE status, error_category)
 //   durations           ai_jobs_finished_idx newest first, LIMIT 10,000
@@ -54,13 +57,26 @@ const EDGE = `(date_bin('1 minute', ${SINCE}, timestamptz '2000-01-01 00:00:00+0
 
 const STATS = `
 WITH w AS (SELECT ${SINCE} AS since),
+pend AS MATERIALIZED (
+  SELECT task_type, model_profile, error_category, count(*)::int AS n,
+         count(*) FILTER (WHERE run_after <= now())::int AS ready,
+         min(run_after) FILTER (WHERE run_after <= now()) AS oldest
+  FROM ai_jobs WHERE status = 'pending'
+    AND ($3::text IS NULL OR (owner_service = $3 AND task_type <> 'transcribe_compare'))
+  GROUP BY task_type, model_profile, error_category
+),
+runn AS MATERIALIZED (
+  SELECT task_type, model_profile, count(*)::int AS n,
+         count(*) FILTER (WHERE lease_expires_at < now())::int AS expired
+  FROM ai_jobs WHERE status = 'running'
+    AND ($3::text IS NULL OR (owner_service = $3 AND task_type <> 'transcribe_compare'))
+  GROUP BY task_type, model_profile
+),
 by_type AS (
   SELECT task_type, model_profile, sum(p)::int AS pending, sum(r)::int AS running FROM (
-    SELECT task_type, model_profile, 1 AS p, 0 AS r FROM ai_jobs WHERE status = 'pending'
-      AND ($3::text IS NULL OR (owner_service = $3 AND task_type <> 'transcribe_compare'))
+    SELECT task_type, model_profile, n AS p, 0 AS r FROM pend
     UNION ALL
-    SELECT task_type, model_profile, 0, 1 FROM ai_jobs WHERE status = 'running'
-      AND ($3::text IS NULL OR (owner_service = $3 AND task_type <> 'transcribe_compare'))
+    SELECT task_type, model_profile, 0, n FROM runn
   ) t GROUP BY task_type, model_profile
 ),
 finished AS (
@@ -78,8 +94,7 @@ errors AS (
   FROM (
     SELECT error_category AS category, n AS failed, 0 AS retrying FROM finished WHERE status = 'failed'
     UNION ALL
-    SELECT error_category, 0, 1 FROM ai_jobs
-    WHERE status = 'pending' AND error_category IS NOT NULL AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3)
+    SELECT error_category, 0, n FROM pend WHERE error_category IS NOT NULL AND task_type <> 'transcribe_compare'
   ) e GROUP BY category
   HAVING sum(failed) <> 0 OR sum(retrying) <> 0
 ),
@@ -90,15 +105,11 @@ durations AS (
   ORDER BY finished_at DESC LIMIT 10000
 )
 SELECT
-  (SELECT count(*) FROM ai_jobs WHERE status = 'pending' AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3))::int AS pending,
-  (SELECT count(*) FROM ai_jobs
-     WHERE status = 'pending' AND run_after <= now() AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3))::int AS pending_ready,
-  (SELECT count(*) FROM ai_jobs WHERE status = 'running' AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3))::int AS running,
-  (SELECT count(*) FROM ai_jobs
-     WHERE status = 'running' AND lease_expires_at < now() AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3))::int
-     AS expired_leases,
-  (SELECT (extract(epoch FROM now() - min(run_after)) * 1000)::bigint
-     FROM ai_jobs WHERE status = 'pending' AND run_after <= now() AND task_type <> 'transcribe_compare' AND ($3::text IS NULL OR owner_service = $3))
+  (SELECT coalesce(sum(n), 0) FROM pend WHERE task_type <> 'transcribe_compare')::int AS pending,
+  (SELECT coalesce(sum(ready), 0) FROM pend WHERE task_type <> 'transcribe_compare')::int AS pending_ready,
+  (SELECT coalesce(sum(n), 0) FROM runn WHERE task_type <> 'transcribe_compare')::int AS running,
+  (SELECT coalesce(sum(expired), 0) FROM runn WHERE task_type <> 'transcribe_compare')::int AS expired_leases,
+  (SELECT (extract(epoch FROM now() - min(oldest)) * 1000)::bigint FROM pend WHERE task_type <> 'transcribe_compare')
      AS oldest_pending_age_ms,
   (SELECT CASE WHEN reltuples > 0 THEN reltuples::bigint
                ELSE (SELECT count(*) FROM (SELECT 1 FROM ai_jobs LIMIT $2) capped) END

@@ -481,6 +481,88 @@ describe.each(DRIVERS)('jobs repository on %s', (driver) => {
     expect(typeof s.total_estimate).toBe('number');
   });
 
+  it('stats: the queue figures equal direct counts, for the admin and for one owner', async () => {
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    const mk = (owner: string, n: number, over: Partial<CreateJob> = {}) =>
+      Array.from({ length: n }, (_, i) => job({ owner_service: owner, owner_ref: `${owner}/${i}`, ...over }));
+    await createJobs(db, [
+      ...mk('crm', 5),
+      ...mk('crm', 3, { run_after: future }),
+      ...mk('crm', 2, { task_type: 'transcribe_compare', model_profile: 'voxtral' }),
+      ...mk('telephony', 4, { task_type: 'transcribe', model_profile: 'whisperx' }),
+      ...mk('telephony', 2, { run_after: future }),
+    ]);
+    // Running, some with expired leases; pending retries carry the error that sent them back.
+    const claimed = await claimJobs(db, {
+      workerId: 'w1',
+      limit: 6,
+      leaseMs: 60_000,
+      taskTypes: ['llm_chat', 'transcribe'],
+    });
+    expect(claimed.length).toBe(6);
+    await db.query(
+      `UPDATE ai_jobs SET lease_expires_at = now() - interval '1 minute' WHERE id = ANY($1::uuid[])`,
+      [claimed.slice(0, 2).map((j) => j.id)],
+    );
+    await db.query(
+      `UPDATE ai_jobs SET error_category = CASE WHEN owner_service = 'crm' THEN 'timeout' ELSE 'provider_error' END
+       WHERE status = 'pending' AND run_after > now()`,
+    );
+    const direct = async (owner: string | null) => {
+      const where = `task_type <> 'transcribe_compare' AND ($1::text IS NULL OR owner_service = $1)`;
+      const r = await db.query<Record<string, number>>(
+        `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
+                count(*) FILTER (WHERE status = 'pending' AND run_after <= now())::int AS pending_ready,
+                count(*) FILTER (WHERE status = 'running')::int AS running,
+                count(*) FILTER (WHERE status = 'running' AND lease_expires_at < now())::int AS expired_leases
+         FROM ai_jobs WHERE ${where}`,
+        [owner],
+      );
+      const errs = await db.query<{ category: string; failed: number; retrying: number }>(
+        `SELECT error_category AS category, 0 AS failed, count(*)::int AS retrying FROM ai_jobs
+         WHERE status = 'pending' AND error_category IS NOT NULL AND ${where}
+         GROUP BY 1 ORDER BY 3 DESC, 1`,
+        [owner],
+      );
+      const types = await db.query<{
+        task_type: string;
+        model_profile: string;
+        pending: number;
+        running: number;
+      }>(
+        `SELECT task_type, model_profile, count(*) FILTER (WHERE status = 'pending')::int AS pending,
+                count(*) FILTER (WHERE status = 'running')::int AS running
+         FROM ai_jobs WHERE status IN ('pending', 'running')
+           AND ($1::text IS NULL OR (owner_service = $1 AND task_type <> 'transcribe_compare'))
+         GROUP BY 1, 2 ORDER BY 1, 2`,
+        [owner],
+      );
+      return { queue: r.rows[0]!, errors: errs.rows, by_type: types.rows };
+    };
+    for (const owner of [null, 'crm', 'telephony']) {
+      const s = await jobStats(db, 3_600_000, 100_000, owner);
+      const want = await direct(owner);
+      const { oldest_pending_age_ms, ...queue } = s.queue;
+      expect(queue, String(owner)).toEqual(want.queue);
+      expect(s.errors, String(owner)).toEqual(want.errors);
+      expect(s.by_type, String(owner)).toEqual(want.by_type);
+      expect(
+        oldest_pending_age_ms === null ? want.queue.pending_ready : oldest_pending_age_ms,
+      ).toBeGreaterThanOrEqual(0);
+    }
+    // Sanity: the mix exercises every figure.
+    const all = await jobStats(db);
+    expect(all.queue.expired_leases).toBe(2);
+    expect(all.queue.pending_ready).toBeLessThan(all.queue.pending);
+    expect(all.errors.map((e) => e.category).sort()).toEqual(['provider_error', 'timeout']);
+    expect(all.by_type).toContainEqual({
+      task_type: 'transcribe_compare',
+      model_profile: 'voxtral',
+      pending: 2,
+      running: 0,
+    });
+  });
+
   it('stats.total_estimate counts (capped) before the first ANALYZE, then reads the estimate', async () => {
     const fresh = await freshDb(driver);
     try {
