@@ -93,7 +93,7 @@ interface EdgeRequest {
  * its CSRF token in the form of a POST — otherwise those pages answer a redirect to the
  * login form and never query.
  */
-function requestFor(
+export function requestFor(
   def: FunctionDef | undefined,
   jobId: string,
   session: Awaited<ReturnType<typeof issueSession>>,
