@@ -6,11 +6,15 @@
 // checkout's node_modules) and builds with its own scripts/build.ts; the working tree
 // builds with ours. Then, per bundle, fresh `node` processes alternate A, B, B, A, … and
 // each reports: import, first response (import + first is the cold start: < 50 ms for
-// bundles that never query), and the same request again in the same process (< 10 ms for
-// those that do), with the CPU time the second request used in the child (the rest is
-// waiting: PostgreSQL, the proxy, and on a loaded machine the scheduler). The child measures the way bench/coldstart.ts does: the database reached
-// with the Neon driver over a loopback WebSocket→TCP proxy, the `ws` WebSocket and Node's
-// lazily loaded Web globals installed before the clock starts. Medians of N runs; a table
+// bundles that never query), and the same request five more times in the same process
+// (< 10 ms for those that do): the 2nd alone ("second", one sample per process) and the
+// median of the 2nd..6th ("warm", less at the mercy of one scheduler hiccup), each with
+// the CPU time the child used (the rest is waiting: PostgreSQL, the proxy, and on a loaded
+// machine the scheduler). Requests are bench/coldstart.ts' (requestFor: the console's
+// pages with a signed session cookie, so they query). The child measures the way
+// bench/coldstart.ts does: the database reached with the Neon driver over a loopback
+// WebSocket→TCP proxy, the `ws` WebSocket and Node's lazily loaded Web globals installed
+// before the clock starts. Medians of N runs; a table
 // on stdout and in .bench/coldstart-ab.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -18,8 +22,10 @@ import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { ALL_FUNCTIONS } from '../functions/index.ts';
 import { createJobs } from '../lib/jobs/create.ts';
+import { issueSession } from '../lib/ops/session.ts';
 import { build } from '../scripts/build.ts';
 import { startWsProxy } from '../test/support/ws-proxy.ts';
+import { requestFor } from './coldstart.ts';
 import { ROOT_DIR } from './lib/child.ts';
 import { createMigrated } from './lib/db.ts';
 import { benchJob } from './lib/jobs.ts';
@@ -37,7 +43,10 @@ const only = opt('only')?.split(',');
 const AB = `${ROOT_DIR}.bench/ab/`;
 const TOKEN = 'bench-token-0123456789';
 
-// Runs in the fresh process: `node --input-type=module -e CHILD`.
+// Runs in the fresh process: `node --input-type=module -e CHILD`. After the first request
+// the same request is sent WARM more times; each reports its wall time and the CPU time
+// this process used for it.
+const WARM = 5;
 const CHILD = `
 import { WebSocket } from 'ws';
 globalThis.WebSocket ??= WebSocket;
@@ -50,26 +59,33 @@ const mod = await import(process.env.BENCH_BUNDLE);
 const t1 = performance.now();
 const call = () => mod.default.fetch(new Request('https://edge.example' + spec.path, {
   method: spec.method,
-  headers: { authorization: 'Bearer ${TOKEN}', 'content-type': 'application/json' },
+  headers: { authorization: 'Bearer ${TOKEN}', 'content-type': 'application/json', ...spec.headers },
   body: spec.body,
 }));
 const res = await call();
 await res.text();
 const t2 = performance.now();
-const cpu = process.cpuUsage();
-await (await call()).text();
-const t3 = performance.now();
-const { user, system } = process.cpuUsage(cpu);
-process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1, secondMs: t3 - t2, secondCpuMs: (user + system) / 1000, status: res.status }) + '\\n');
+const warmMs = [];
+const warmCpuMs = [];
+for (let i = 0; i < ${WARM}; i++) {
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  await (await call()).text();
+  warmMs.push(performance.now() - t);
+  const { user, system } = process.cpuUsage(cpu);
+  warmCpuMs.push((user + system) / 1000);
+}
+process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1, warmMs, warmCpuMs, status: res.status }) + '\\n');
 process.exit(0);
 `;
 
 interface Run {
   importMs: number;
   firstMs: number;
-  secondMs: number;
-  /** CPU time of this process during the second request: its own work, without the waits. */
-  secondCpuMs: number;
+  /** Wall time of the 2nd, 3rd, … request: warmMs[0] is "the second request". */
+  warmMs: number[];
+  /** CPU time of this process during each of them: its own work, without the waits. */
+  warmCpuMs: number[];
   status: number;
 }
 
@@ -131,6 +147,7 @@ const dirB = `${AB}head/functions/`;
 const b = await createMigrated('coldab', 2);
 const proxy = await startWsProxy('127.0.0.1', Number(new URL(b.url).port || 5432));
 const [seed] = await createJobs(b.db, [benchJob(1)]);
+const session = await issueSession(TOKEN, Date.now());
 const env = {
   DATABASE_URL: b.url,
   NEON_WS_PROXY: proxy.address,
@@ -145,18 +162,17 @@ const loadAtStart = load();
 const lines = [
   `Cold start, base ${commit} (A) vs the working tree (B), ${runs} fresh processes each, interleaved; medians in ms.`,
   '',
-  '| bundle | queries | KB A → B | import + first A → B | second A → B | its CPU A → B | HTTP |',
-  '|---|---|--:|--:|--:|--:|---|',
+  '"second" is the 2nd request alone; "warm" the median of the 2nd..6th in the same process; "CPU" the child\'s CPU time for the 2nd / median of the 2nd..6th.',
+  '',
+  '| bundle | queries | KB A → B | import + first A → B | second A → B | warm A → B | CPU 2nd A → B | CPU warm A → B | HTTP |',
+  '|---|---|--:|--:|--:|--:|--:|--:|---|',
 ];
 const worst = { cold: 0, second: 0 };
 try {
   for (const def of [...ALL_FUNCTIONS].sort((x, y) => x.name.localeCompare(y.name))) {
     if (only && !only.includes(def.name)) continue;
-    const request = {
-      method: def.method,
-      path: def.path.replace(':id', seed!.job.id),
-      ...(def.method === 'POST' && { body: JSON.stringify(def.example ?? {}) }),
-    };
+    // The request bench/coldstart.ts sends: the console's pages with a session cookie.
+    const request = requestFor(def, seed!.job.id, session);
     const res: Record<'A' | 'B', Run[]> = { A: [], B: [] };
     for (let r = 0; r < runs; r++) {
       for (const v of r % 2 ? (['B', 'A'] as const) : (['A', 'B'] as const)) {
@@ -164,14 +180,18 @@ try {
       }
     }
     const cold = (v: 'A' | 'B') => midMedian(res[v].map((x) => x.importMs + x.firstMs));
-    const second = (v: 'A' | 'B') => midMedian(res[v].map((x) => x.secondMs));
-    const cpu = (v: 'A' | 'B') => midMedian(res[v].map((x) => x.secondCpuMs));
+    // "second": the 2nd request alone, one sample per run (what bench/coldstart.ts gated
+    // on before); "warm": per run the median of the 2nd..6th, then the median over runs.
+    const second = (v: 'A' | 'B') => midMedian(res[v].map((x) => x.warmMs[0]!));
+    const warm = (v: 'A' | 'B') => midMedian(res[v].map((x) => midMedian(x.warmMs)));
+    const cpu = (v: 'A' | 'B') => midMedian(res[v].map((x) => x.warmCpuMs[0]!));
+    const warmCpu = (v: 'A' | 'B') => midMedian(res[v].map((x) => midMedian(x.warmCpuMs)));
     const kb = (dir: string) => (statSync(`${dir}${def.name}.mjs`).size / 1024).toFixed(0);
     const queries = def.db !== false;
-    if (queries) worst.second = Math.max(worst.second, second('B'));
+    if (queries) worst.second = Math.max(worst.second, warm('B'));
     else worst.cold = Math.max(worst.cold, cold('B'));
     const statuses = [...new Set([...res.A, ...res.B].map((x) => x.status))].join(',');
-    const line = `| ${def.name} | ${queries ? 'yes' : 'no'} | ${kb(dirA)} → ${kb(dirB)} | ${f1(cold('A'))} → ${f1(cold('B'))} | ${f1(second('A'))} → ${f1(second('B'))} | ${f1(cpu('A'))} → ${f1(cpu('B'))} | ${statuses} |`;
+    const line = `| ${def.name} | ${queries ? 'yes' : 'no'} | ${kb(dirA)} → ${kb(dirB)} | ${f1(cold('A'))} → ${f1(cold('B'))} | ${f1(second('A'))} → ${f1(second('B'))} | ${f1(warm('A'))} → ${f1(warm('B'))} | ${f1(cpu('A'))} → ${f1(cpu('B'))} | ${f1(warmCpu('A'))} → ${f1(warmCpu('B'))} | ${statuses} |`;
     lines.push(line);
     process.stderr.write(`${line}\n`);
   }
@@ -183,7 +203,7 @@ lines.push(
   '',
   `Load average (1 min) ${loadAtStart} at the start, ${load()} at the end, on ${cpus().length} CPUs.`,
   `Working tree: worst import + first response of a bundle that never queries ${f1(worst.cold)} ms (target < 50); ` +
-    `worst second request of a bundle that queries ${f1(worst.second)} ms (target < 10).`,
+    `worst warm request (median of the 2nd..6th) of a bundle that queries ${f1(worst.second)} ms (target < 10).`,
 );
 writeFileSync(`${ROOT_DIR}.bench/coldstart-ab.md`, `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));

@@ -52,7 +52,11 @@ async function bundleDir(log: (s: string) => void): Promise<{ dir: string; sourc
 }
 const TOKEN = 'bench-token-0123456789';
 
-// Runs in the fresh process: `node --input-type=module -e CHILD`.
+// Runs in the fresh process: `node --input-type=module -e CHILD`. After the first request
+// the same request is sent WARM more times: the 2nd alone is "the second request" (one
+// sample per process, at the mercy of one scheduler hiccup on a loaded machine), the
+// median of the 2nd..6th is reported beside it.
+const WARM = 5;
 const CHILD = `
 import { WebSocket } from 'ws';
 globalThis.WebSocket ??= WebSocket;
@@ -73,9 +77,13 @@ const call = () => mod.default.fetch(new Request('https://edge.example' + spec.p
 const res = await call();
 await res.text();
 const t2 = performance.now();
-await (await call()).text();
-const t3 = performance.now();
-process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1, secondMs: t3 - t2, status: res.status }) + '\\n');
+const warmMs = [];
+for (let i = 0; i < ${WARM}; i++) {
+  const t = performance.now();
+  await (await call()).text();
+  warmMs.push(performance.now() - t);
+}
+process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1, warmMs, status: res.status }) + '\\n');
 process.exit(0);
 `;
 
@@ -93,7 +101,7 @@ interface EdgeRequest {
  * its CSRF token in the form of a POST — otherwise those pages answer a redirect to the
  * login form and never query.
  */
-function requestFor(
+export function requestFor(
   def: FunctionDef | undefined,
   jobId: string,
   session: Awaited<ReturnType<typeof issueSession>>,
@@ -138,8 +146,8 @@ interface ChildResult {
   importMs: number;
   firstMs: number;
   status: number;
-  /** The same request again in the same process: the per-request cost once warm. */
-  secondMs: number;
+  /** The same request again WARM times in the same process: warmMs[0] is the second request. */
+  warmMs: number[];
   /** Whole process: spawn to exit (Node's own start-up included). */
   processMs: number;
 }
@@ -221,13 +229,15 @@ export async function coldstart(opts: { runs: number; log?: (s: string) => void 
       for (let r = 0; r < opts.runs; r++) runs.push(await runChild(file, request, env));
       const imp = midMedian(runs.map((x) => x.importMs));
       const first = midMedian(runs.map((x) => x.firstMs));
-      const second = midMedian(runs.map((x) => x.secondMs));
+      const second = midMedian(runs.map((x) => x.warmMs[0]!));
+      // Per process the median of its warm requests, then the median over processes.
+      const warm = midMedian(runs.map((x) => midMedian(x.warmMs)));
       const total = midMedian(runs.map((x) => x.importMs + x.firstMs));
       totals.push(total);
       const statuses = [...new Set(runs.map((x) => x.status))].join(',');
       log(
         `  coldstart ${name}: ${(bytes / 1024).toFixed(0)} KB (${(gzip / 1024).toFixed(0)} KB gz), import ${imp.toFixed(1)} ms, ` +
-          `first response ${first.toFixed(1)} ms (HTTP ${statuses}), second ${second.toFixed(1)} ms, process ${midMedian(runs.map((x) => x.processMs)).toFixed(0)} ms`,
+          `first response ${first.toFixed(1)} ms (HTTP ${statuses}), second ${second.toFixed(1)} ms, warm ${warm.toFixed(1)} ms, process ${midMedian(runs.map((x) => x.processMs)).toFixed(0)} ms`,
       );
       // Issue 14: a bundle that never queries must answer its first request < 50 ms after
       // import; one that queries pays the connection on its first request (information)
@@ -238,15 +248,20 @@ export async function coldstart(opts: { runs: number; log?: (s: string) => void 
       rows.push(
         row('cold start', `${name}: import + first response`, total, 'ms', {
           runs: runs.map((x) => x.importMs + x.firstMs),
-          note: `${request.method} ${request.path} → ${statuses}; ${queries ? 'queries' : 'no database'}; ${(bytes / 1024).toFixed(0)} KB, ${(gzip / 1024).toFixed(0)} KB gzip; import ${imp.toFixed(1)} ms, first response ${first.toFixed(1)} ms, second (warm) ${second.toFixed(1)} ms`,
+          note: `${request.method} ${request.path} → ${statuses}; ${queries ? 'queries' : 'no database'}; ${(bytes / 1024).toFixed(0)} KB, ${(gzip / 1024).toFixed(0)} KB gzip; import ${imp.toFixed(1)} ms, first response ${first.toFixed(1)} ms, second ${second.toFixed(1)} ms, warm (median of the 2nd..6th) ${warm.toFixed(1)} ms`,
           ...(!queries && { target: check('edge-cold', '< 50 ms', served && total < 50) }),
         }),
       );
       if (queries)
         rows.push(
           row('cold start', `${name}: second request, same process`, second, 'ms', {
-            runs: runs.map((x) => x.secondMs),
+            runs: runs.map((x) => x.warmMs[0]!),
             ...(def && { target: check('edge-warm', '< 10 ms', served && second < 10) }),
+          }),
+          row('cold start', `${name}: warm requests (median of 2nd..6th), same process`, warm, 'ms', {
+            runs: runs.map((x) => midMedian(x.warmMs)),
+            note: 'the second request above is one sample per process; this is the median of five, beside it, not instead',
+            ...(def && { target: check('edge-warm-median', '< 10 ms', served && warm < 10) }),
           }),
         );
     }

@@ -40,9 +40,15 @@ export default defineFunction({
     const body = await parseBody(c, createJobSchema);
     assertOwner(c.var.principal, body.owner_service);
     assertWebhookAccepted(config, body);
-    const warning = await unservedCheck(c.var.deps, body.task_type, body.model_profile);
+    // With REJECT_UNSERVED the check decides whether the job is created, so it goes first.
+    // Without it, it only words a warning: it runs alongside the INSERT (where the pool
+    // has a second connection, one round trip of waiting instead of two; on the edge each
+    // is a WebSocket message to the proxy). A failed check still answers its error, as
+    // before, though the job may then exist — as when a reply is lost after the INSERT.
+    const check = unservedCheck(c.var.deps, body.task_type, body.model_profile);
+    if (config.REJECT_UNSERVED) await check;
     // Concurrent creates share one INSERT (group commit); each keeps its own outcome.
-    const { outcome, job } = await createJobCoalesced(db, body);
+    const [warning, { outcome, job }] = await Promise.all([check, createJobCoalesced(db, body)]);
     metrics.jobCreated(labels(job), outcome);
     log.debug({ request_id: c.var.requestId, job_id: job.id, outcome }, 'job create');
     if (warning) c.header('Warning', `199 ai-service "${warning}"`);

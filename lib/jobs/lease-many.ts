@@ -14,9 +14,14 @@
 // rows — PostgreSQL neither reads back nor sends each job's input and result, and the
 // driver parses six columns instead of twenty-odd. The fences and outcomes are the same.
 //
-// Every function takes a Queryable and must run inside a transaction (the callers open
-// one, or settle inside the claim's): the rows a fence accepted stay locked until the
-// SELECT reads them back, so the job answered is the job as this call left it.
+// failItems must run inside a transaction (its callers open one, or settle inside the
+// claim's): the rows its fence accepted stay locked until the SELECT reads them back, so
+// the job answered is the job as this call left it. completeItems and heartbeatItems need
+// none: their one write is one guarded statement that RETURNs the rows it wrote, and
+// their SELECT reads only the items it did not write (READ COMMITTED gives that SELECT a
+// fresh snapshot inside a transaction or not). A failure after the UPDATE leaves it
+// committed, like a reply lost on the way: the holder's retry is a replay (complete) or
+// one more extension (heartbeat).
 import type { Queryable } from '../db/port.ts';
 import { AppError } from '../errors.ts';
 import { isRetryable } from './categories.ts';

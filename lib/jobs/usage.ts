@@ -149,6 +149,8 @@ HAVING sum(jobs) <> 0
 ORDER BY owner_service, model_profile
 LIMIT 1000`;
 
+const USAGE_CHECKING_HOURS = checkingHours(USAGE_ROLLED, '$5', '$6', 'r.owner_service, r.model_profile');
+
 export interface UsageQuery {
   since: Date;
   until: Date;
@@ -184,20 +186,53 @@ export async function usageByOwner(db: Queryable, q: UsageQuery): Promise<UsageR
   const mEnd = minuteAfter(q.until.getTime()) - 60_000;
   if (m0 >= mEnd) return usageLive(db, q);
   const hours = wholeHours(q);
-  const withHours = hours !== null && (await hasRollup(db));
-  if (withHours) await rollUpHours(db, hours.first, hours.lastEnd);
   const iso = (ms: number) => new Date(ms).toISOString();
-  return (
-    await db.query<UsageRow>(USAGE_ROLLED, [
-      q.since.toISOString(),
-      q.until.toISOString(),
-      iso(m0),
-      iso(mEnd),
-      withHours ? iso(hours.first) : null,
-      withHours ? iso(hours.lastEnd) : null,
-      owner,
-    ])
-  ).rows;
+  const edges = [q.since.toISOString(), q.until.toISOString(), iso(m0), iso(mEnd)];
+  if (hours !== null && (await hasRollup(db))) {
+    const params = [...edges, iso(hours.first), iso(hours.lastEnd), owner];
+    return readRolledUp<UsageRow>(db, USAGE_CHECKING_HOURS, params, hours, 'owner_service');
+  }
+  return (await db.query<UsageRow>(USAGE_ROLLED, [...edges, null, null, owner])).rows;
+}
+
+/**
+ * A read over the hourly rollup whose settled hours are [first, last) — `first` and
+ * `last` the statement's parameters for them, e.g. '$5' and '$6' — answering alongside
+ * its rows how many of those hours are not rolled up yet, in the same snapshot (a
+ * one-row `m` LEFT JOINed to the rows, so an empty read still says it; `order` is the
+ * read's ORDER BY again, for the joined rows). readRolledUp runs it.
+ */
+export function checkingHours(sql: string, first: string, last: string, order: string): string {
+  return `
+WITH r AS MATERIALIZED (${sql}
+), m AS (
+  SELECT count(*)::int AS missing
+  FROM generate_series(${first}::timestamptz, ${last}::timestamptz - interval '1 hour', interval '1 hour') h
+  WHERE NOT EXISTS (SELECT 1 FROM ai_usage_hours d WHERE d.hour = h)
+)
+SELECT m.missing, r.* FROM m LEFT JOIN r ON true
+ORDER BY ${order}`;
+}
+
+/**
+ * Runs a checkingHours statement: one round trip when every settled hour is rolled up
+ * already (the rows are then complete: a fill writes its figures and marks its hours in
+ * one statement); otherwise rolls the missing hours up and reads again, as a check first
+ * and a read after would have. `key` is a column every real row has (not null).
+ */
+export async function readRolledUp<R>(
+  db: Queryable,
+  text: string,
+  params: readonly unknown[],
+  hours: { first: number; lastEnd: number },
+  key: keyof R,
+): Promise<R[]> {
+  let r = await db.query<R & { missing: number }>(text, params);
+  if ((r.rows[0]?.missing ?? 0) > 0) {
+    await rollUpHours(db, hours.first, hours.lastEnd);
+    r = await db.query<R & { missing: number }>(text, params);
+  }
+  return r.rows.filter((row) => row[key] !== null).map(({ missing: _, ...row }) => row as R);
 }
 
 /** Rolls up the hours of [firstMs, lastEndMs) not rolled up yet (hour-aligned, settled). */

@@ -9,7 +9,7 @@
 //   leases       running jobs whose lease has expired (ai_jobs_lease_idx), at most 20
 import type { Queryable } from '../db/port.ts';
 import { minuteAfter } from '../jobs/finishes.ts';
-import { hasRollup, rollUpHours, wholeHours } from '../jobs/usage.ts';
+import { checkingHours, hasRollup, readRolledUp, wholeHours } from '../jobs/usage.ts';
 
 export interface BacklogRow {
   task_type: string;
@@ -109,6 +109,9 @@ SELECT hour, sum(completed)::int AS completed, sum(failed)::int AS failed FROM (
 ) t
 GROUP BY hour`;
 
+// HOURLY_ROLLED and, in the same snapshot, whether its settled hours are all rolled up.
+const HOURLY_CHECKING_HOURS = checkingHours(HOURLY_ROLLED, '$1', '$2', 'r.hour');
+
 const HOURLY_LIVE = `
 SELECT to_timestamp(floor(extract(epoch FROM finished_at) / 3600) * 3600) AS hour,
        count(*) FILTER (WHERE status = 'completed')::int AS completed,
@@ -133,9 +136,8 @@ export async function hourlyThroughput(
   type HourRow = { hour: Date; completed: number; failed: number };
   let rows: HourRow[];
   if (!opts.live && settled && (await hasRollup(db))) {
-    await rollUpHours(db, settled.first, settled.lastEnd);
     const range = [new Date(settled.first).toISOString(), new Date(settled.lastEnd).toISOString()];
-    rows = (await db.query<HourRow>(HOURLY_ROLLED, range)).rows;
+    rows = await readRolledUp<HourRow>(db, HOURLY_CHECKING_HOURS, range, settled, 'hour');
   } else if (!opts.live) {
     rows = (await db.query<HourRow>(HOURLY_ROLLED, [null, new Date(start).toISOString()])).rows;
   } else {

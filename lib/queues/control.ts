@@ -24,6 +24,14 @@ export interface GroupRef {
   name: string;
 }
 
+// An upsert under the exclusive control lock in ONE statement (no BEGIN/COMMIT: 1 round
+// trip, not 4): the materialised CTE takes the lock before the row is produced, and it is
+// held until the statement commits. This statement's snapshot predates the lock, which an
+// INSERT … ON CONFLICT DO UPDATE does not mind (the conflict is checked against, and the
+// update applied to, the newest committed row). An UPDATE would mind — it sees only rows
+// in its snapshot — so resumeQueue keeps the transaction: lock, then UPDATE.
+const LOCK_CTE = 'WITH control_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock($1::int, 0))';
+
 async function underControlLock<T>(db: Db, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1, 0)', [CONTROL_LOCK]);
@@ -40,26 +48,26 @@ export async function setQueueLimits(
   ref: GroupRef,
   values: { limit?: number | null; token_budget?: number | null },
 ): Promise<QueueRow> {
-  return underControlLock(db, async (tx) => {
-    const r = await tx.query<QueueRow>(
-      `INSERT INTO ai_queues AS q (scope, name, max_running, token_budget)
-       VALUES ($1, $2, $4, $6)
-       ON CONFLICT (scope, name) DO UPDATE SET
-         max_running = CASE WHEN $3 THEN $4 ELSE q.max_running END,
-         token_budget = CASE WHEN $5 THEN $6 ELSE q.token_budget END,
-         updated_at = now()
-       RETURNING *`,
-      [
-        ref.scope,
-        ref.name,
-        values.limit !== undefined,
-        values.limit ?? null,
-        values.token_budget !== undefined,
-        values.token_budget ?? null,
-      ],
-    );
-    return r.rows[0]!;
-  });
+  const r = await db.query<QueueRow>(
+    `${LOCK_CTE}
+     INSERT INTO ai_queues AS q (scope, name, max_running, token_budget)
+     SELECT $2::text, $3::text, $5::integer, $7::integer FROM control_lock
+     ON CONFLICT (scope, name) DO UPDATE SET
+       max_running = CASE WHEN $4::boolean THEN $5::integer ELSE q.max_running END,
+       token_budget = CASE WHEN $6::boolean THEN $7::integer ELSE q.token_budget END,
+       updated_at = now()
+     RETURNING q.*`,
+    [
+      CONTROL_LOCK,
+      ref.scope,
+      ref.name,
+      values.limit !== undefined,
+      values.limit ?? null,
+      values.token_budget !== undefined,
+      values.token_budget ?? null,
+    ],
+  );
+  return r.rows[0]!;
 }
 
 export async function pauseQueue(
@@ -67,18 +75,17 @@ export async function pauseQueue(
   ref: GroupRef,
   opts: { reason?: string; by?: string; drain?: boolean },
 ): Promise<QueueRow> {
-  return underControlLock(db, async (tx) => {
-    const r = await tx.query<QueueRow>(
-      `INSERT INTO ai_queues AS q (scope, name, paused, drain, paused_reason, paused_by, paused_at)
-       VALUES ($1, $2, true, $3, $4, $5, now())
-       ON CONFLICT (scope, name) DO UPDATE SET
-         paused = true, drain = $3, paused_reason = $4, paused_by = $5,
-         paused_at = CASE WHEN q.paused THEN q.paused_at ELSE now() END, updated_at = now()
-       RETURNING *`,
-      [ref.scope, ref.name, opts.drain ?? true, opts.reason ?? null, opts.by ?? null],
-    );
-    return r.rows[0]!;
-  });
+  const r = await db.query<QueueRow>(
+    `${LOCK_CTE}
+     INSERT INTO ai_queues AS q (scope, name, paused, drain, paused_reason, paused_by, paused_at)
+     SELECT $2::text, $3::text, true, $4::boolean, $5::text, $6::text, now() FROM control_lock
+     ON CONFLICT (scope, name) DO UPDATE SET
+       paused = true, drain = $4::boolean, paused_reason = $5::text, paused_by = $6::text,
+       paused_at = CASE WHEN q.paused THEN q.paused_at ELSE now() END, updated_at = now()
+     RETURNING q.*`,
+    [CONTROL_LOCK, ref.scope, ref.name, opts.drain ?? true, opts.reason ?? null, opts.by ?? null],
+  );
+  return r.rows[0]!;
 }
 
 export async function resumeQueue(db: Db, ref: GroupRef): Promise<QueueRow | null> {
