@@ -1,6 +1,8 @@
 // POST /api/v1/jobs — create one job (201), or return the existing one for a repeated
 // idempotency_key (200); the same key for a different job is 409.
+
 import { assertOwner } from '../../lib/auth/principal.ts';
+import { describeError } from '../../lib/db/transient.ts';
 import { defineFunction } from '../../lib/http/define.ts';
 import { jobJson, labels } from '../../lib/http/job-response.ts';
 import { createdJobResponse } from '../../lib/http/responses.ts';
@@ -43,10 +45,17 @@ export default defineFunction({
     // With REJECT_UNSERVED the check decides whether the job is created, so it goes first.
     // Without it, it only words a warning: it runs alongside the INSERT (where the pool
     // has a second connection, one round trip of waiting instead of two; on the edge each
-    // is a WebSocket message to the proxy). A failed check still answers its error, as
-    // before, though the job may then exist — as when a reply is lost after the INSERT.
-    const check = unservedCheck(c.var.deps, body.task_type, body.model_profile);
-    if (config.REJECT_UNSERVED) await check;
+    // is a WebSocket message to the proxy), and a check that fails costs the warning,
+    // never the answer: an error for a job that was created would invite a duplicate.
+    const check = config.REJECT_UNSERVED
+      ? await unservedCheck(c.var.deps, body.task_type, body.model_profile)
+      : unservedCheck(c.var.deps, body.task_type, body.model_profile).catch((err: unknown) => {
+          log.warn(
+            { request_id: c.var.requestId, err: describeError(err) },
+            'unserved check failed; no warning given',
+          );
+          return undefined;
+        });
     // Concurrent creates share one INSERT (group commit); each keeps its own outcome.
     const [warning, { outcome, job }] = await Promise.all([check, createJobCoalesced(db, body)]);
     metrics.jobCreated(labels(job), outcome);

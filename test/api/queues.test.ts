@@ -39,6 +39,22 @@ describe('queues and workers over HTTP', () => {
     expect(left).toBeLessThan(6);
   });
 
+  it('a failed unserved check costs the warning, never the answer of a created job', async () => {
+    // The check reads ai_workers; without it the check fails while the INSERT succeeds.
+    await api.t.db.query('ALTER TABLE ai_workers RENAME TO ai_workers_away');
+    try {
+      const r = await api.call('POST', '/api/v1/jobs', llmJob('check-fails', { task_type: 'never_served' }));
+      expect(r.status).toBe(201);
+      expect(r.headers.get('warning')).toBeNull();
+      const body = await r.json();
+      expect(body.warning).toBeUndefined();
+      const rows = await api.t.db.query<{ id: string }>('SELECT id FROM ai_jobs');
+      expect(rows.rows).toEqual([{ id: body.id }]);
+    } finally {
+      await api.t.db.query('ALTER TABLE ai_workers_away RENAME TO ai_workers');
+    }
+  });
+
   it('registers claiming workers; warns on POST /jobs when nobody serves the job', async () => {
     const unserved = await api.call('POST', '/api/v1/jobs', llmJob('w1'));
     expect(unserved.status).toBe(201);
