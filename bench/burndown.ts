@@ -440,21 +440,24 @@ export async function burnGraphile(n: number): Promise<BurnResult> {
 
 // ---- the raw limit --------------------------------------------------------------------
 
-const RAW_CLAIM = `
+/** The raw claim on `table` (bench/hot-table.ts runs it on a prototype hot table too). */
+export const rawClaimSql = (table = 'ai_jobs') => `
 WITH next AS (
-  SELECT id FROM ai_jobs
+  SELECT id FROM ${table}
   WHERE status = 'pending' AND run_after <= now()
   ORDER BY priority DESC, run_after, id
   LIMIT $1
   FOR UPDATE SKIP LOCKED
 )
-UPDATE ai_jobs AS j
+UPDATE ${table} AS j
 SET status = 'running', worker_id = $2, lease_token = gen_random_uuid(), attempts = j.attempts + 1,
     lease_expires_at = now() + interval '15 minutes', started_at = now(), updated_at = now()
 FROM next WHERE j.id = next.id
 RETURNING j.id, j.input`;
 
-const RAW_COMPLETE = `
+const RAW_CLAIM = rawClaimSql();
+
+export const RAW_COMPLETE = `
 UPDATE ai_jobs SET status = 'completed', lease_expires_at = NULL, finished_at = now(), updated_at = now(),
        result = '{}'::jsonb
 WHERE id = ANY($1::uuid[]) AND status = 'running'`;

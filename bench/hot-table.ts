@@ -17,6 +17,7 @@
 // prototype leaves out — and a real design must pay — is said in the notes it prints.
 import { loadavg } from 'node:os';
 import pg from 'pg';
+import { RAW_COMPLETE, rawClaimSql } from './burndown.ts';
 import { enqueueOurs } from './enqueue.ts';
 import { type CpuUse, startCpu } from './lib/cpu.ts';
 import { ADMIN_URL, createMigrated, dropStale } from './lib/db.ts';
@@ -31,25 +32,6 @@ const N = Number(arg('n', '20000'));
 const RUNS = Number(arg('runs', '3'));
 const LOOPS = 4;
 const LIMIT = 500;
-
-const claimSql = (table: string) => `
-WITH next AS (
-  SELECT id FROM ${table}
-  WHERE status = 'pending' AND run_after <= now()
-  ORDER BY priority DESC, run_after, id
-  LIMIT $1
-  FOR UPDATE SKIP LOCKED
-)
-UPDATE ${table} AS j
-SET status = 'running', worker_id = $2, lease_token = gen_random_uuid(), attempts = j.attempts + 1,
-    lease_expires_at = now() + interval '15 minutes', started_at = now(), updated_at = now()
-FROM next WHERE j.id = next.id
-RETURNING j.id, j.input`;
-
-const COMPLETE_ONE_TABLE = `
-UPDATE ai_jobs SET status = 'completed', lease_expires_at = NULL, finished_at = now(), updated_at = now(),
-       result = '{}'::jsonb
-WHERE id = ANY($1::uuid[]) AND status = 'running'`;
 
 /** The move: the finished version is written once, into the history, and the hot row deleted. */
 function completeMove(columns: string[]): string {
@@ -95,7 +77,7 @@ async function burn(variant: Variant): Promise<{ ms: number; cpu: CpuUse }> {
   const clients = Array.from({ length: LOOPS }, () => new pg.Client({ connectionString: b.url }));
   try {
     await enqueueOurs(b.db, N);
-    let complete = COMPLETE_ONE_TABLE;
+    let complete = RAW_COMPLETE;
     let table = 'ai_jobs';
     if (variant === 'hot+history') {
       await b.db.exec(SPLIT_SCHEMA);
@@ -113,7 +95,7 @@ async function burn(variant: Variant): Promise<{ ms: number; cpu: CpuUse }> {
     let t0 = 0;
     let done = 0;
     const cpu = await startCpu(ADMIN_URL, b.name);
-    const claim = claimSql(table);
+    const claim = rawClaimSql(table);
     const loop = async (c: pg.Client, w: number) => {
       for (;;) {
         const r = await c.query<{ id: string }>({ name: 'claim', text: claim, values: [LIMIT, `raw-${w}`] });
