@@ -16,7 +16,7 @@
 // WebSocket→TCP proxy, the `ws` WebSocket and Node's lazily loaded Web globals installed
 // before the clock starts. Medians of N runs; a table
 // on stdout and in .bench/coldstart-ab.md.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -25,7 +25,7 @@ import { createJobs } from '../lib/jobs/create.ts';
 import { issueSession } from '../lib/ops/session.ts';
 import { build } from '../scripts/build.ts';
 import { startWsProxy } from '../test/support/ws-proxy.ts';
-import { requestFor } from './coldstart.ts';
+import { type ChildResult, requestFor, runChild, TOKEN } from './coldstart.ts';
 import { ROOT_DIR } from './lib/child.ts';
 import { createMigrated } from './lib/db.ts';
 import { benchJob } from './lib/jobs.ts';
@@ -41,84 +41,6 @@ const runs = Number(opt('runs') ?? 5);
 const only = opt('only')?.split(',');
 
 const AB = `${ROOT_DIR}.bench/ab/`;
-const TOKEN = 'bench-token-0123456789';
-
-// Runs in the fresh process: `node --input-type=module -e CHILD`. After the first request
-// the same request is sent WARM more times; each reports its wall time and the CPU time
-// this process used for it.
-const WARM = 5;
-const CHILD = `
-import { WebSocket } from 'ws';
-globalThis.WebSocket ??= WebSocket;
-await new Response(new Request('http://warm/', { method: 'POST', body: '{}' }).body).text();
-await crypto.subtle.digest('SHA-256', new TextEncoder().encode('warm'));
-crypto.randomUUID();
-const spec = JSON.parse(process.env.BENCH_REQUEST);
-const t0 = performance.now();
-const mod = await import(process.env.BENCH_BUNDLE);
-const t1 = performance.now();
-const call = () => mod.default.fetch(new Request('https://edge.example' + spec.path, {
-  method: spec.method,
-  headers: { authorization: 'Bearer ${TOKEN}', 'content-type': 'application/json', ...spec.headers },
-  body: spec.body,
-}));
-const res = await call();
-await res.text();
-const t2 = performance.now();
-const warmMs = [];
-const warmCpuMs = [];
-for (let i = 0; i < ${WARM}; i++) {
-  const cpu = process.cpuUsage();
-  const t = performance.now();
-  await (await call()).text();
-  warmMs.push(performance.now() - t);
-  const { user, system } = process.cpuUsage(cpu);
-  warmCpuMs.push((user + system) / 1000);
-}
-process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1, warmMs, warmCpuMs, status: res.status }) + '\\n');
-process.exit(0);
-`;
-
-interface Run {
-  importMs: number;
-  firstMs: number;
-  /** Wall time of the 2nd, 3rd, … request: warmMs[0] is "the second request". */
-  warmMs: number[];
-  /** CPU time of this process during each of them: its own work, without the waits. */
-  warmCpuMs: number[];
-  status: number;
-}
-
-function child(bundle: string, request: object, env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
-      cwd: ROOT_DIR,
-      env: {
-        ...process.env,
-        ...env,
-        BENCH_BUNDLE: pathToFileURL(bundle).href,
-        BENCH_REQUEST: JSON.stringify(request),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
-    p.stderr.on('data', (d: Buffer) => {
-      err += d;
-    });
-    p.on('exit', (code) => {
-      try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Run);
-      } catch {
-        reject(new Error(`${bundle}: exit ${code}: ${err.slice(0, 500)}`));
-      }
-    });
-  });
-}
-
 /** The base commit's bundles, built by its own scripts/build.ts. */
 function buildBase(): string {
   const src = `${AB}base-src`;
@@ -173,10 +95,10 @@ try {
     if (only && !only.includes(def.name)) continue;
     // The request bench/coldstart.ts sends: the console's pages with a session cookie.
     const request = requestFor(def, seed!.job.id, session);
-    const res: Record<'A' | 'B', Run[]> = { A: [], B: [] };
+    const res: Record<'A' | 'B', ChildResult[]> = { A: [], B: [] };
     for (let r = 0; r < runs; r++) {
       for (const v of r % 2 ? (['B', 'A'] as const) : (['A', 'B'] as const)) {
-        res[v].push(await child(`${v === 'A' ? dirA : dirB}${def.name}.mjs`, request, env));
+        res[v].push(await runChild(`${v === 'A' ? dirA : dirB}${def.name}.mjs`, request, env));
       }
     }
     const cold = (v: 'A' | 'B') => midMedian(res[v].map((x) => x.importMs + x.firstMs));

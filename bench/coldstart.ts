@@ -50,12 +50,13 @@ async function bundleDir(log: (s: string) => void): Promise<{ dir: string; sourc
   if (existsSync(DIST)) return { dir: DIST, source: 'dist/functions from the last `npm run build`' };
   return null;
 }
-const TOKEN = 'bench-token-0123456789';
+export const TOKEN = 'bench-token-0123456789';
 
 // Runs in the fresh process: `node --input-type=module -e CHILD`. After the first request
 // the same request is sent WARM more times: the 2nd alone is "the second request" (one
 // sample per process, at the mercy of one scheduler hiccup on a loaded machine), the
-// median of the 2nd..6th is reported beside it.
+// median of the 2nd..6th is reported beside it. Each also reports the CPU time this process
+// used for it (its own work, without the waits; bench/coldstart-ab.ts prints it).
 const WARM = 5;
 const CHILD = `
 import { WebSocket } from 'ws';
@@ -78,12 +79,16 @@ const res = await call();
 await res.text();
 const t2 = performance.now();
 const warmMs = [];
+const warmCpuMs = [];
 for (let i = 0; i < ${WARM}; i++) {
+  const cpu = process.cpuUsage();
   const t = performance.now();
   await (await call()).text();
   warmMs.push(performance.now() - t);
+  const { user, system } = process.cpuUsage(cpu);
+  warmCpuMs.push((user + system) / 1000);
 }
-process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1, warmMs, status: res.status }) + '\\n');
+process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1, warmMs, warmCpuMs, status: res.status }) + '\\n');
 process.exit(0);
 `;
 
@@ -142,17 +147,23 @@ export function requestFor(
   };
 }
 
-interface ChildResult {
+export interface ChildResult {
   importMs: number;
   firstMs: number;
   status: number;
   /** The same request again WARM times in the same process: warmMs[0] is the second request. */
   warmMs: number[];
+  /** CPU time of the child during each of them. */
+  warmCpuMs: number[];
   /** Whole process: spawn to exit (Node's own start-up included). */
   processMs: number;
 }
 
-function runChild(bundle: string, request: EdgeRequest, env: Record<string, string>): Promise<ChildResult> {
+export function runChild(
+  bundle: string,
+  request: EdgeRequest,
+  env: Record<string, string>,
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const p = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
