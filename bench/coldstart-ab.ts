@@ -21,14 +21,9 @@ import { mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { ALL_FUNCTIONS } from '../functions/index.ts';
-import { createJobs } from '../lib/jobs/create.ts';
-import { issueSession } from '../lib/ops/session.ts';
 import { build } from '../scripts/build.ts';
-import { startWsProxy } from '../test/support/ws-proxy.ts';
-import { type ChildResult, requestFor, runChild, TOKEN } from './coldstart.ts';
+import { type ChildResult, edgeFixture, requestFor, runChild } from './coldstart.ts';
 import { ROOT_DIR } from './lib/child.ts';
-import { createMigrated } from './lib/db.ts';
-import { benchJob } from './lib/jobs.ts';
 import { midMedian } from './lib/stats.ts';
 
 const args = process.argv.slice(2);
@@ -66,17 +61,7 @@ const dirA = buildBase();
 await build(`${AB}head`, { node: false });
 const dirB = `${AB}head/functions/`;
 
-const b = await createMigrated('coldab', 2);
-const proxy = await startWsProxy('127.0.0.1', Number(new URL(b.url).port || 5432));
-const [seed] = await createJobs(b.db, [benchJob(1)]);
-const session = await issueSession(TOKEN, Date.now());
-const env = {
-  DATABASE_URL: b.url,
-  NEON_WS_PROXY: proxy.address,
-  NEON_INSECURE: '1',
-  AI_SERVICE_TOKEN: TOKEN,
-  LOG_LEVEL: 'silent',
-};
+const { b, proxy, seed, session, env } = await edgeFixture('coldab');
 const f1 = (v: number) => v.toFixed(1);
 // The machine is shared: the load average says how far wall-clock figures are inflated.
 const load = () => loadavg()[0]!.toFixed(1);
@@ -94,7 +79,7 @@ try {
   for (const def of [...ALL_FUNCTIONS].sort((x, y) => x.name.localeCompare(y.name))) {
     if (only && !only.includes(def.name)) continue;
     // The request bench/coldstart.ts sends: the console's pages with a session cookie.
-    const request = requestFor(def, seed!.job.id, session);
+    const request = requestFor(def, seed.job.id, session);
     const res: Record<'A' | 'B', ChildResult[]> = { A: [], B: [] };
     for (let r = 0; r < runs; r++) {
       for (const v of r % 2 ? (['B', 'A'] as const) : (['A', 'B'] as const)) {

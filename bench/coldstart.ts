@@ -159,6 +159,25 @@ export interface ChildResult {
   processMs: number;
 }
 
+/**
+ * What a bundle's child process needs: a bench database with one seeded job, the loopback
+ * WebSocket→TCP proxy the Neon driver reaches it through, an operator session, and the env.
+ */
+export async function edgeFixture(tag: string) {
+  const b = await createMigrated(tag, 2);
+  const proxy = await startWsProxy('127.0.0.1', Number(new URL(b.url).port || 5432));
+  const [seed] = await createJobs(b.db, [benchJob(1)]);
+  const session = await issueSession(TOKEN, Date.now());
+  const env = {
+    DATABASE_URL: b.url,
+    NEON_WS_PROXY: proxy.address,
+    NEON_INSECURE: '1',
+    AI_SERVICE_TOKEN: TOKEN,
+    LOG_LEVEL: 'silent',
+  };
+  return { b, proxy, seed: seed!, session, env };
+}
+
 export function runChild(
   bundle: string,
   request: EdgeRequest,
@@ -214,17 +233,7 @@ export async function coldstart(opts: { runs: number; log?: (s: string) => void 
   }
   const DIR = bundles.dir;
   const files = (await readdir(DIR)).filter((f) => f.endsWith('.mjs')).sort();
-  const b = await createMigrated('coldstart', 2);
-  const proxy = await startWsProxy('127.0.0.1', Number(new URL(b.url).port || 5432));
-  const [seed] = await createJobs(b.db, [benchJob(1)]);
-  const session = await issueSession(TOKEN, Date.now());
-  const env = {
-    DATABASE_URL: b.url,
-    NEON_WS_PROXY: proxy.address,
-    NEON_INSECURE: '1',
-    AI_SERVICE_TOKEN: TOKEN,
-    LOG_LEVEL: 'silent',
-  };
+  const { b, proxy, seed, session, env } = await edgeFixture('coldstart');
   const rows: Row[] = [];
   const notes: string[] = [];
   const totals: number[] = [];
@@ -232,7 +241,7 @@ export async function coldstart(opts: { runs: number; log?: (s: string) => void 
     for (const f of files) {
       const name = f.replace(/\.mjs$/, '');
       const def = ALL_FUNCTIONS.find((d) => d.name === name);
-      const request = requestFor(def, seed!.job.id, session);
+      const request = requestFor(def, seed.job.id, session);
       const file = `${DIR}${f}`;
       const bytes = (await stat(file)).size;
       const gzip = gzipSync(await readFile(file)).length;
